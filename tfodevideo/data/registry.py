@@ -1,0 +1,140 @@
+"""The named data sets: their generator, clip shape and context/target lengths.
+
+One place holds each data set's constants, so nothing elsewhere guesses them
+from a name. `make_source` builds the generator; `make_dataset` the pipeline.
+"""
+
+import dataclasses
+
+from tfodevideo._checks import check_choice
+from tfodevideo.data.ball import GaussianBall
+from tfodevideo.data.moving_mnist import MovingMNIST
+from tfodevideo.data.pipelines import video_dataset
+
+SPLITS = ("train", "test")
+# Generated test sets use their own stream of clips, far from any training seed.
+TEST_SEED = 2015
+
+
+@dataclasses.dataclass(frozen=True)
+class DataSpec:
+    """A named data set.
+
+    Attributes:
+        name: registry name.
+        description: one line for listings.
+        source: the `VideoSource` class.
+        source_args: keyword arguments of the source.
+        num_context: default number of input frames.
+        num_target: default number of frames to predict.
+    """
+
+    name: str
+    description: str
+    source: type
+    source_args: dict
+    num_context: int
+    num_target: int
+
+
+DATASETS = {
+    spec.name: spec
+    for spec in (
+        DataSpec(
+            "ball",
+            "Gaussian ball, 28x28, free motion bouncing off walls, 20 frames",
+            GaussianBall,
+            {"physics": "free", "num_frames": 20},
+            2,
+            18,
+        ),
+        DataSpec(
+            "mmnist1",
+            "one-digit Moving MNIST, 64x64, 20 frames",
+            MovingMNIST,
+            {"num_digits": 1, "num_frames": 20},
+            2,
+            18,
+        ),
+        DataSpec(
+            "mmnist2",
+            "two-digit Moving MNIST, 64x64, 20 frames (the standard benchmark)",
+            MovingMNIST,
+            {"num_digits": 2, "num_frames": 20},
+            10,
+            10,
+        ),
+    )
+}
+
+
+def get_spec(name):
+    """Returns the `DataSpec` of a registered data set."""
+    return DATASETS[check_choice("dataset", name, DATASETS)]
+
+
+def make_source(name, split="train", **overrides):
+    """Builds the generator of a named data set.
+
+    Args:
+        name: a key of `DATASETS`.
+        split: `"train"` or `"test"`; for Moving MNIST it picks the MNIST split
+            the digits come from.
+        **overrides: source arguments replacing the registry's, e.g.
+            `num_frames=100` or `physics="gravity"`.
+    """
+    spec = get_spec(name)
+    check_choice("split", split, SPLITS)
+    args = {**spec.source_args, **overrides}
+    if spec.source is MovingMNIST:
+        args["split"] = split
+    try:
+        return spec.source(**args)
+    except TypeError as error:
+        raise ValueError(
+            f"Bad override for data set {name!r}: {error}. Received: {overrides!r}"
+        ) from None
+
+
+def make_dataset(
+    name,
+    batch_size,
+    split="train",
+    num_context=None,
+    num_target=None,
+    seed=None,
+    source_args=None,
+    **pipeline_args,
+):
+    """The tf.data pipeline of a named data set.
+
+    Args:
+        name: a key of `DATASETS`.
+        batch_size: clips per batch.
+        split: `"train"` or `"test"`. The test split uses held-out digits (for
+            Moving MNIST) and the seed `TEST_SEED` unless `seed` is given.
+        num_context, num_target: override the data set's defaults.
+        seed: integer seed of the stream (default 0 for training).
+        source_args: dict of overrides for the source, see `make_source`.
+        **pipeline_args: further arguments of `video_dataset` (`task`, `grid`,
+            `per_sample_grid`, `num_clips`, `start`).
+
+    Example:
+
+    >>> ds = make_dataset("ball", batch_size=8, num_clips=16)
+    >>> inputs, targets = next(iter(ds))
+    >>> targets.shape
+    TensorShape([8, 18, 28, 28, 1])
+    """
+    spec = get_spec(name)
+    source = make_source(name, split, **(source_args or {}))
+    if seed is None:
+        seed = TEST_SEED if split == "test" else 0
+    return video_dataset(
+        source,
+        batch_size,
+        num_context=spec.num_context if num_context is None else num_context,
+        num_target=spec.num_target if num_target is None else num_target,
+        seed=seed,
+        **pipeline_args,
+    )
