@@ -5,7 +5,6 @@ exit with status 2; anything else is a bug and keeps its traceback.
 """
 
 import argparse
-import os
 import sys
 
 USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, PermissionError)
@@ -15,7 +14,7 @@ def _preview(args):
     from tfodevideo.preview import write_previews
 
     written, skipped = write_previews(
-        args.out, num_clips=args.clips, seed=args.seed, data_dir=args.data_dir
+        args.out, num_clips=args.num_clips, seed=args.seed, data_dir=args.data_dir
     )
     for path in written:
         print(f"wrote {path}")
@@ -34,7 +33,9 @@ def build_parser():
         "preview", help="write a PNG strip of every data set"
     )
     preview.add_argument("--out", default="preview", help="output folder")
-    preview.add_argument("--clips", type=int, default=4, help="clips per data set")
+    preview.add_argument(
+        "--num-clips", type=int, default=4, help="clips per data set"
+    )
     preview.add_argument("--seed", type=int, default=0, help="data seed")
     preview.add_argument(
         "--data-dir",
@@ -48,8 +49,6 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    # Quiet TensorFlow's C++ start-up logs unless the user asked for them.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         return args.run(args)
     except USER_ERRORS as error:

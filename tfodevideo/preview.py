@@ -5,6 +5,7 @@ import os
 import numpy as np
 
 from tfodevideo import viz
+from tfodevideo._checks import check_int
 from tfodevideo.data import files
 from tfodevideo.data.ball import GaussianBall
 from tfodevideo.data.physics import PHYSICS
@@ -25,6 +26,9 @@ def write_previews(out_dir, num_clips=4, seed=0, data_dir=None):
     Returns:
         `(written, skipped)`: a list of paths, and a dict name -> reason.
     """
+    num_clips = check_int("num_clips", num_clips, minimum=1)
+    # A folder that was named but does not exist is an error, not a skip.
+    data_dir = files.resolve_data_dir(data_dir)
     written, skipped = [], {}
 
     def save(name, image):

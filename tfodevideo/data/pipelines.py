@@ -16,8 +16,7 @@ import tensorflow as tf
 
 from tfodevideo._checks import check_choice
 from tfodevideo._checks import check_int
-from tfodevideo.data.seeding import element_seed
-from tfodevideo.data.seeding import split_seed
+from tfodevideo.data.seeding import clip_and_grid_seeds
 from tfodevideo.data.time_grids import GRIDS
 from tfodevideo.data.time_grids import check_grid_args
 from tfodevideo.data.time_grids import random_grid
@@ -112,7 +111,7 @@ def video_dataset(
         return random_grid(grid_seed, source.num_frames, num_context, num_target, task)
 
     def sample(index):
-        clip_seed, grid_seed = split_seed(element_seed(seed, index), 2)
+        clip_seed, grid_seed = clip_and_grid_seeds(seed, index)
         params = source.sample(clip_seed)
         grid_indices = random_indices(grid_seed) if per_sample_grid else ()
         return params, grid_seed, grid_indices

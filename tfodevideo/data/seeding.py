@@ -17,3 +17,12 @@ def element_seed(seed, index):
 def split_seed(seed, num):
     """Splits a stateless seed into `num` independent seeds, a list of `(2,)`."""
     return tf.unstack(tf.random.experimental.stateless_split(seed, num))
+
+
+def clip_and_grid_seeds(seed, index):
+    """The two seeds of element `index`: one for its clip, one for its time grid.
+
+    Every path that makes clip `index` of stream `seed` (the pipelines and
+    `VideoSource.generate`) derives its seeds here, so they agree.
+    """
+    return split_seed(element_seed(seed, index), 2)

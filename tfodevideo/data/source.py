@@ -5,7 +5,7 @@ import abc
 import tensorflow as tf
 
 from tfodevideo._checks import check_int
-from tfodevideo.data.seeding import element_seed
+from tfodevideo.data.seeding import clip_and_grid_seeds
 
 
 class VideoSource(abc.ABC):
@@ -47,7 +47,7 @@ class VideoSource(abc.ABC):
         num_clips = check_int("num_clips", num_clips, minimum=1)
         indices = tf.range(start, start + num_clips, dtype=tf.int64)
         params = tf.map_fn(
-            lambda i: self.sample(element_seed(seed, i)),
+            lambda i: self.sample(clip_and_grid_seeds(seed, i)[0]),
             indices,
             fn_output_signature=self.param_signature(),
         )

@@ -1,0 +1,38 @@
+"""Shared fixtures: the data folder, seeded sources with tiny shapes."""
+
+import os
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# CI places the project's data folder (MNIST, the Moving MNIST test set) beside
+# the checkout; an explicit $TFODEVIDEO_DATA_DIR takes precedence.
+os.environ.setdefault(
+    "TFODEVIDEO_DATA_DIR", os.path.join(os.path.dirname(ROOT), "shared", "data")
+)
+
+from tfodevideo import data  # noqa: E402  (needs the environment above)
+
+
+@pytest.fixture(scope="session")
+def data_dir():
+    folder = os.environ["TFODEVIDEO_DATA_DIR"]
+    if not os.path.isfile(os.path.join(folder, "mnist.npz")):
+        pytest.fail(f"The test data folder has no mnist.npz: {folder}")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def mnist_train(data_dir):
+    return data.load_mnist("train")
+
+
+@pytest.fixture(scope="session")
+def standard_test(data_dir):
+    return data.load_moving_mnist_test()
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)
