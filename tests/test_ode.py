@@ -234,3 +234,54 @@ def test_exceeding_max_steps_says_so():
     stiff = NeuralODE(LinearField([[-1e6]]), max_num_steps=20)
     with pytest.raises(RuntimeError, match="max_num_steps=20"):
         stiff(tf.ones((1, 1)), tf.constant([10.0]))
+
+
+def test_many_query_times_interpolate_between_knots_accurately():
+    keras.utils.set_random_seed(5)
+    field = MLPField(16, dtype="float64")
+    exact = NeuralODE(field, max_solution_times=None, **TIGHT)
+    knotted = NeuralODE(field, max_solution_times=16, **TIGHT)
+    y0 = tensor(np.random.default_rng(6).normal(size=(3, 4)))
+    times = tensor(np.linspace(-1.0, 2.0, 301))
+    np.testing.assert_allclose(knotted(y0, times), exact(y0, times), atol=1e-6)
+    rows = tensor(np.sort(np.random.default_rng(7).uniform(-1, 2, (3, 40)), axis=1))
+    np.testing.assert_allclose(knotted(y0, rows), exact(y0, rows), atol=1e-6)
+
+
+def test_knots_keep_the_cost_flat_in_the_number_of_query_times():
+    ode = NeuralODE(LinearField([[-1.0, 3.0], [-3.0, -1.0]]), max_solution_times=8)
+    y0 = tf.ones((2, 2), tf.float64)
+    costs = []
+    for count in (20, 200, 2000):
+        ode.nfe_tracker.reset_state()
+        ode(y0, tensor(np.linspace(0.01, 2.0, count)))
+        costs.append(float(ode.nfe_tracker.result()))
+    assert costs[0] == costs[1] == costs[2]
+
+
+def test_gradients_through_knot_interpolation_match_finite_differences():
+    keras.utils.set_random_seed(8)
+    ode = NeuralODE(MLPField(4, depth=1, activation="tanh", dtype="float64"),
+                    max_solution_times=4, **TIGHT)
+    y0 = tf.Variable(np.random.default_rng(9).normal(size=(2, 3)))
+    times = tensor(np.linspace(0.05, 1.0, 20))
+
+    def loss():
+        return tf.reduce_sum(tf.sin(ode(y0, times)))
+
+    with tf.GradientTape() as tape:
+        value = loss()
+    grad = tape.gradient(value, y0).numpy()
+    eps, flat = 1e-5, y0.numpy().copy()
+    for index in [(0, 0), (1, 2)]:
+        for delta, store in ((eps, "up"), (-eps, "down")):
+            bumped = flat.copy()
+            bumped[index] += delta
+            y0.assign(bumped)
+            if store == "up":
+                up = float(loss())
+            else:
+                down = float(loss())
+        y0.assign(flat)
+        numeric = (up - down) / (2 * eps)
+        assert abs(grad[index] - numeric) <= 1e-3 * max(abs(numeric), 1e-3)

@@ -49,6 +49,13 @@ class NeuralODE(layers.Layer):
         first_step_size: initial step of `dopri5`.
         max_num_steps: `dopri5` fails with an error beyond this many steps.
         step_size: largest step of `rk4`.
+        max_solution_times: when one direction asks for more distinct times
+            than this, the solver stops at this many evenly spaced knots and
+            every query is interpolated from them by cubic Hermite splines
+            (states and field values at the knots, 4th order like TFP's own
+            interpolation). TFP's adjoint restarts at every solution time, so
+            without this the backward cost grows with the number of query
+            times. None always solves at every distinct query time.
         **kwargs: standard `keras.layers.Layer` arguments.
 
     Call arguments:
@@ -58,7 +65,8 @@ class NeuralODE(layers.Layer):
         initial_time: optional scalar or `(batch,)`; 0 by default.
 
     Returns:
-        States at the query times, `(batch, T, ...)`.
+        States at the query times, `(batch, T, ...)`. Gradients reach the
+        initial state and the field's weights, not the times.
 
     Example:
 
@@ -82,6 +90,7 @@ class NeuralODE(layers.Layer):
         first_step_size=1e-3,
         max_num_steps=1000,
         step_size=0.05,
+        max_solution_times=32,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -103,6 +112,11 @@ class NeuralODE(layers.Layer):
         self.step_size = check_float(
             "step_size", step_size, minimum=0.0, strict_minimum=True
         )
+        if max_solution_times is not None:
+            max_solution_times = check_int(
+                "max_solution_times", max_solution_times, minimum=1
+            )
+        self.max_solution_times = max_solution_times
         self.nfe_tracker = keras.metrics.Mean(name=f"{self.name}_nfe")
         # Eager calls run the solver loops as a graph: far faster than op by op.
         self._graph_call = tf.function(self._integrate, reduce_retracing=True)
@@ -146,64 +160,86 @@ class NeuralODE(layers.Layer):
             raise
 
     def _integrate(self, initial_state, query_times, initial_time):
-        # Relative times: shared (T,) when both times are shared, else (B, T).
-        if query_times.shape.rank == 1 and initial_time.shape.rank == 0:
-            relative = query_times - initial_time
-        else:
-            batch = tf.shape(initial_state)[0]
-            query = tf.broadcast_to(query_times, [batch, tf.shape(query_times)[-1]])
-            start = tf.broadcast_to(initial_time, [batch])
-            relative = query - start[:, None]
-        union, _ = tf.unique(tf.sort(tf.reshape(relative, [-1])))
+        # Times relative to each sample's initial time, always (batch, T).
+        batch = tf.shape(initial_state)[0]
+        query = tf.broadcast_to(query_times, [batch, tf.shape(query_times)[-1]])
+        # Gradients flow to the initial state and the field, not to the times.
+        relative = tf.stop_gradient(
+            query - tf.broadcast_to(initial_time, [batch])[:, None]
+        )
+        # tf.unique has no gradient; cutting its output keeps autodiff off it.
+        union = tf.stop_gradient(tf.unique(tf.sort(tf.reshape(relative, [-1])))[0])
         forward = tf.boolean_mask(union, union > 0)
         backward = -tf.reverse(tf.boolean_mask(union, union < 0), [0])
-        states_forward, nfe_forward = self._solve_direction(initial_state, forward, 1.0)
-        states_backward, nfe_backward = self._solve_direction(
-            initial_state, backward, -1.0
-        )
-        self.nfe_tracker.update_state(nfe_forward + nfe_backward)
-        # Every time of the union, sorted, with its state (time-first).
-        all_times = tf.concat(
-            [-tf.reverse(backward, [0]), tf.zeros([1], union.dtype), forward], 0
-        )
-        all_states = tf.concat(
-            [tf.reverse(states_backward, [0]), initial_state[None], states_forward], 0
-        )
-        positions = tf.reshape(
-            tf.searchsorted(all_times, tf.reshape(relative, [-1])), tf.shape(relative)
-        )
-        batch_first = [1, 0] + list(range(2, initial_state.shape.rank + 1))
-        if relative.shape.rank == 1:
-            return tf.transpose(tf.gather(all_states, positions), batch_first)
-        return tf.gather(
-            tf.transpose(all_states, batch_first), positions, axis=1, batch_dims=1
-        )
+        nfe = tf.zeros([], tf.int32)
+        results = []
+        for sign, times in ((1.0, forward), (-1.0, backward)):
+            knots, states, derivatives, cost = self._solve_direction(
+                initial_state, times, sign
+            )
+            nfe += cost
+            results.append(
+                _hermite(knots, states, derivatives, tf.maximum(sign * relative, 0.0))
+            )
+        self.nfe_tracker.update_state(nfe)
+        expand = [-1, tf.shape(relative)[1]] + [1] * (initial_state.shape.rank - 1)
+        return tf.where(tf.reshape(relative >= 0, expand), results[0], results[1])
 
     def _solve_direction(self, initial_state, times, sign):
-        """States at increasing `times > 0` of `dy/ds = sign * f(sign * s, y)`."""
+        """Solves `dy/ds = sign * f(sign * s, y)` for increasing `times > 0`.
+
+        Returns:
+            `(knots, states, derivatives, nfe)`: knot times `(K + 1,)` from 0,
+            the states there `(K + 1, batch, ...)`, `dy/ds` there (zeros when
+            the knots are the requested times, which need no interpolation),
+            and the number of field evaluations.
+        """
 
         def field(s, y):
             # A field may compute in another precision (mixed precision).
             return sign * tf.cast(self.vector_field(sign * s, y), y.dtype)
 
+        knots = times
+        dense = tf.constant(False)
+        if self.max_solution_times is not None:
+            # Many times: solve at evenly spaced knots and interpolate, so the
+            # cost (the adjoint's above all) stays flat in the number of times.
+            # Only the choice of times is conditional: a tf.cond around TFP's
+            # adjoint breaks gradients in graph mode.
+            count = self.max_solution_times
+            dense = tf.size(times) > count
+            knots = tf.cond(
+                dense,
+                lambda: tf.linspace(times[-1] / count, times[-1], count),
+                lambda: times,
+            )
         if self.method == "rk4":
-            # RK4 takes an empty list of times in its stride: no solve, no cost.
-            states, nfe = rk4_solve(field, initial_state, times, self.step_size)
-            return states, tf.cast(nfe, tf.int32)
-        # TFP takes no empty list, and a tf.cond around its adjoint breaks
-        # gradients in graph mode; so each solve also asks for the state at
-        # time 0, which costs one evaluation when the direction has no times.
-        with_start = tf.concat([tf.zeros([1], times.dtype), times], 0)
-        states, nfe = dopri5_solve(
-            field,
-            initial_state,
-            with_start,
-            self.rtol,
-            self.atol,
-            self.first_step_size,
-            self.max_num_steps,
-        )
-        return states[1:], tf.cast(nfe, tf.int32)
+            states, nfe = rk4_solve(field, initial_state, knots, self.step_size)
+        else:
+            # TFP takes no empty list of times; also asking for time 0 costs
+            # one step when this direction has no times at all.
+            with_start = tf.concat([tf.zeros([1], knots.dtype), knots], 0)
+            states, nfe = dopri5_solve(
+                field,
+                initial_state,
+                with_start,
+                self.rtol,
+                self.atol,
+                self.first_step_size,
+                self.max_num_steps,
+            )
+            states = states[1:]
+        knots = tf.concat([tf.zeros([1], knots.dtype), knots], 0)
+        states = tf.concat([initial_state[None], states], 0)
+        nfe = tf.cast(nfe, tf.int32)
+
+        def slopes():
+            return tf.map_fn(lambda ks: field(ks[0], ks[1]), (knots, states),
+                             fn_output_signature=states.dtype)
+
+        derivatives = tf.cond(dense, slopes, lambda: tf.zeros_like(states))
+        nfe += tf.where(dense, tf.size(knots), 0)
+        return knots, states, derivatives, nfe
 
     def get_config(self):
         config = super().get_config()
@@ -216,6 +252,7 @@ class NeuralODE(layers.Layer):
                 "first_step_size": self.first_step_size,
                 "max_num_steps": self.max_num_steps,
                 "step_size": self.step_size,
+                "max_solution_times": self.max_solution_times,
             }
         )
         return config
@@ -295,3 +332,45 @@ def _graph_checks(initial_state, query_times):
             )
         )
     return checks
+
+
+def _hermite(knots, states, derivatives, times):
+    """Cubic Hermite interpolation of solver output at query times.
+
+    Args:
+        knots: increasing times `(K,)` starting at 0.
+        states, derivatives: `(K, batch, ...)` at the knots.
+        times: `(batch, T)` query times `>= 0`; a time equal to a knot gets
+            that knot's state exactly.
+
+    Returns:
+        `(batch, T, ...)`.
+    """
+    last = tf.shape(knots)[0] - 1
+    # Interval [k, k + 1] holding each time; a time on the last knot uses the
+    # interval before it with weight 1 on its right end.
+    left = tf.clip_by_value(
+        tf.searchsorted(knots, tf.reshape(times, [-1]), side="right") - 1,
+        0,
+        tf.maximum(last - 1, 0),
+    )
+    right = tf.minimum(left + 1, last)
+    left, right = tf.reshape(left, tf.shape(times)), tf.reshape(right, tf.shape(times))
+    batch_first = [1, 0] + list(range(2, states.shape.rank))
+
+    def take(values, index):
+        return tf.gather(tf.transpose(values, batch_first), index, axis=1, batch_dims=1)
+
+    t0, t1 = tf.gather(knots, left), tf.gather(knots, right)
+    width = t1 - t0
+    s = tf.math.divide_no_nan(times - t0, width)
+    s = tf.where(width > 0, s, tf.zeros_like(s))
+    shape = tf.concat([tf.shape(times), tf.ones([states.shape.rank - 2], tf.int32)], 0)
+    s, width = tf.reshape(s, shape), tf.reshape(width, shape)
+    s2, s3 = s * s, s * s * s
+    return (
+        (2 * s3 - 3 * s2 + 1) * take(states, left)
+        + (s3 - 2 * s2 + s) * width * take(derivatives, left)
+        + (-2 * s3 + 3 * s2) * take(states, right)
+        + (s3 - s2) * width * take(derivatives, right)
+    )
