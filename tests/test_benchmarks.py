@@ -23,5 +23,8 @@ def test_ode_speed_small_mode(tmp_path):
     rows = json.loads(out.read_text())["rows"]
     assert {row["method"] for row in rows} == {"dopri5", "rk4"}
     for row in rows:
-        assert row["forward_nfe"] > 0 and row["forward_backward_nfe"] > row["forward_nfe"]
+        assert row["forward_nfe"] > 0
+        # The adjoint solves again backwards; rk4 backpropagates through its steps.
+        more = row["forward_backward_nfe"] - row["forward_nfe"]
+        assert more > 0 if row["method"] == "dopri5" else more == 0
         assert row["forward_ms"] > 0 and row["forward_backward_ms"] > 0

@@ -1,10 +1,16 @@
 """tfodevideo: continuous-time video models with latent Neural ODEs.
 
-The public API is small: `tfodevideo.data` for data sets and pipelines.
+The public API is small: `tfodevideo.data` for data sets and pipelines,
+`tfodevideo.layers` for the vector fields and the `NeuralODE` layer,
+`tfodevideo.models` for the functional models.
 """
 
 from tfodevideo import data as data
+from tfodevideo import layers as layers
+from tfodevideo import models as models
+from tfodevideo.layers import MLPField as MLPField
+from tfodevideo.layers import NeuralODE as NeuralODE
 
 __version__ = "0.1.0"
 
-__all__ = ["data", "__version__"]
+__all__ = ["MLPField", "NeuralODE", "data", "layers", "models", "__version__"]
