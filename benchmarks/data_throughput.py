@@ -5,19 +5,16 @@ digits, 20 frames, 64x64, split 10 -> 10) pulled batch after batch in Python,
 after a warm-up. The target (issue 2) is at least 2,000 sequences/s on a
 2-core CPU, so that data never limits training.
 
-    python benchmarks/data_throughput.py            # the recorded figure
-    python benchmarks/data_throughput.py --small    # a quick check (tests)
+    python -m benchmarks.data_throughput            # the recorded figure
+    python -m benchmarks.data_throughput --small    # a quick check (tests)
 """
 
 import argparse
 import json
-import os
-import platform
 import sys
 import time
 
-import tensorflow as tf
-
+from benchmarks import common
 from tfodevideo.data import make_dataset
 
 
@@ -53,14 +50,10 @@ def main(argv=None):
         "batches_per_repeat": args.batches,
         "sequences_per_second_median": sorted(rates)[len(rates) // 2],
         "sequences_per_second_all": [round(r, 1) for r in rates],
-        "cpu_cores": os.cpu_count(),
-        "machine": platform.processor() or platform.machine(),
-        "tensorflow": tf.__version__,
+        **common.machine(),
     }
     print(json.dumps(result, indent=2))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
+    common.save(result, args.json)
     return 0
 
 

@@ -7,14 +7,11 @@ at rtol 1e-3 and 1e-5 and of `rk4`, then the cost of asking for 10, 100 and
 `model.fit`. Evaluations are counted by a wrapper field with a counter, so
 the adjoint's evaluations in the backward pass are counted too.
 
-    python benchmarks/ode_speed.py            # the recorded figures
-    python benchmarks/ode_speed.py --small    # a quick check (tests)
+    python -m benchmarks.ode_speed            # the recorded figures
+    python -m benchmarks.ode_speed --small    # a quick check (tests)
 """
 
 import argparse
-import json
-import os
-import platform
 import sys
 import time
 
@@ -22,6 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from benchmarks import common
 from tfodevideo.layers import MLPField
 from tfodevideo.layers import NeuralODE
 
@@ -114,16 +112,12 @@ def main(argv=None):
         "state_size": args.state_size,
         "batch": args.batch,
         "units": args.units,
-        "cpu_cores": os.cpu_count(),
-        "machine": platform.machine(),
-        "tensorflow": tf.__version__,
+        **common.machine(),
         "rows": rows,
     }
     for row in rows:
         print(row)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
+    common.save(report, args.json)
     return 0
 
 
