@@ -1,0 +1,129 @@
+"""The convolutional encoder trunk and decoder of the report's appendix.
+
+Encoder: blocks of (conv 3x3, ReLU, batch norm) twice then 2x2 max-pooling,
+channels 64 / 128 / 256 by default. Decoder: the mirror image, each block a
+bilinear 2x upsampling then (conv 3x3, ReLU, batch norm) twice, and a final
+1x1 convolution with a sigmoid. Convolutions pad to keep sizes, so an image
+side must be divisible by `2 ** len(channels)`.
+"""
+
+import keras
+from keras import layers
+
+from tfodevideo._checks import check_int
+
+
+def _conv_bn(filters, dtype):
+    return [
+        layers.Conv2D(filters, 3, padding="same", activation="relu", dtype=dtype),
+        layers.BatchNormalization(dtype=dtype),
+    ]
+
+
+def check_divisible(image_size, num_blocks):
+    """Raises a `ValueError` when the image cannot be halved `num_blocks` times."""
+    factor = 2**num_blocks
+    if any(side % factor for side in image_size):
+        raise ValueError(
+            f"The encoder halves the image {num_blocks} times, so each side must "
+            f"be divisible by {factor}. Received: image_size={tuple(image_size)}"
+        )
+
+
+@keras.saving.register_keras_serializable(package="tfodevideo")
+class ConvEncoder(layers.Layer):
+    """Conv-ReLU-BN blocks with max-pooling: `(B, H, W, C) -> (B, H/2^n, W/2^n, c_n)`.
+
+    Args:
+        channels: channels of each block; the number of blocks is its length.
+        **kwargs: standard `keras.layers.Layer` arguments.
+    """
+
+    def __init__(self, channels=(64, 128, 256), **kwargs):
+        super().__init__(**kwargs)
+        self.channels = tuple(check_int("channels", c, minimum=1) for c in channels)
+        self.blocks = []
+        for filters in self.channels:
+            self.blocks += _conv_bn(filters, self.dtype_policy) + _conv_bn(
+                filters, self.dtype_policy
+            )
+            self.blocks.append(layers.MaxPooling2D(2, dtype=self.dtype_policy))
+
+    def call(self, images, training=None):
+        for layer in self.blocks:
+            images = layer(images, training=training)
+        return images
+
+    def compute_output_shape(self, images_shape):
+        batch, height, width, _ = images_shape
+        factor = 2 ** len(self.channels)
+        return (batch, height // factor, width // factor, self.channels[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "channels": list(self.channels)}
+
+
+@keras.saving.register_keras_serializable(package="tfodevideo")
+class ConvDecoder(layers.Layer):
+    """Mirror of `ConvEncoder`: a latent vector or map to images in `[0, 1]`.
+
+    Args:
+        image_size: `(H, W)` of the output.
+        out_channels: channels of the output images.
+        channels: channels of the blocks, from the smallest map outwards
+            (the encoder's, reversed, by default `(256, 128, 64)`).
+        from_map: if True the latent is already a map `(B, H/2^n, W/2^n, c)`;
+            otherwise a vector `(B, D)` that a dense layer maps to one.
+        **kwargs: standard `keras.layers.Layer` arguments.
+
+    Call arguments:
+        latent: a vector or a map, as `from_map` says.
+
+    Returns:
+        Images `(B, H, W, out_channels)`.
+    """
+
+    def __init__(
+        self, image_size, out_channels=1, channels=(256, 128, 64), from_map=False, **kwargs
+    ):
+        super().__init__(**kwargs)
+        self.from_map = bool(from_map)
+        self.image_size = tuple(check_int("image_size", s, minimum=1) for s in image_size)
+        self.out_channels = check_int("out_channels", out_channels, minimum=1)
+        self.channels = tuple(check_int("channels", c, minimum=1) for c in channels)
+        check_divisible(self.image_size, len(self.channels))
+        factor = 2 ** len(self.channels)
+        self.start = (self.image_size[0] // factor, self.image_size[1] // factor)
+        dtype = self.dtype_policy
+        if not self.from_map:
+            self.project = layers.Dense(
+                self.start[0] * self.start[1] * self.channels[0], "relu", dtype=dtype
+            )
+        self.blocks = []
+        for filters in self.channels:
+            self.blocks.append(
+                layers.UpSampling2D(2, interpolation="bilinear", dtype=dtype)
+            )
+            self.blocks += _conv_bn(filters, dtype) + _conv_bn(filters, dtype)
+        self.head = layers.Conv2D(out_channels, 1, activation="sigmoid", dtype=dtype)
+
+    def call(self, latent, training=None):
+        if not self.from_map:
+            latent = keras.ops.reshape(
+                self.project(latent), (-1, *self.start, self.channels[0])
+            )
+        for layer in self.blocks:
+            latent = layer(latent, training=training)
+        return self.head(latent)
+
+    def compute_output_shape(self, latent_shape):
+        return (latent_shape[0], *self.image_size, self.out_channels)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "image_size": list(self.image_size),
+            "out_channels": self.out_channels,
+            "channels": list(self.channels),
+            "from_map": self.from_map,
+        }

@@ -1,0 +1,74 @@
+"""Losses on predicted frames, and the latent regularisers the models add.
+
+Frame losses are `keras.losses.Loss` subclasses usable in `compile()`; the
+latent terms need the model's internals, so the video models add them
+themselves (`add_loss`) with the weights given in their config:
+
+- `latent_l2(latents)`: mean square of the predicted latent positions
+  (the report uses weight 1e-5).
+- `permutation_invariance(appearance, shuffled_appearance)`: the appearance
+  vector must not depend on the order of the input frames (report 6.4.1).
+"""
+
+import keras
+import tensorflow as tf
+
+from tfodevideo._checks import check_float
+
+
+def _frames(x):
+    return tf.reshape(x, tf.concat([[-1], tf.shape(x)[-3:]], 0))
+
+
+@keras.saving.register_keras_serializable(package="tfodevideo")
+class FrameLoss(keras.losses.Loss):
+    """A weighted mix of MSE, MAE and the structural term `1 - SSIM`.
+
+    The report found MSE alone blurs and MAE alone does not converge; a mix,
+    optionally with a structural term, is its suggested fix (section 6.4.2).
+
+    Args:
+        mse: weight of the mean squared error.
+        mae: weight of the mean absolute error.
+        ssim: weight of `1 - tf.image.ssim(max_val=1)` (frames of at least
+            11x11 pixels).
+        name: loss name.
+
+    Call arguments:
+        y_true, y_pred: frames `(batch, T, H, W, C)` in `[0, 1]`.
+    """
+
+    def __init__(self, mse=1.0, mae=0.0, ssim=0.0, name="frame_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.mse = check_float("mse", mse, minimum=0.0)
+        self.mae = check_float("mae", mae, minimum=0.0)
+        self.ssim = check_float("ssim", ssim, minimum=0.0)
+        if self.mse + self.mae + self.ssim == 0:
+            raise ValueError("At least one of `mse`, `mae` and `ssim` must be positive.")
+
+    def call(self, y_true, y_pred):
+        y_true = tf.cast(y_true, y_pred.dtype)
+        error = y_pred - y_true
+        # One value per clip: Keras then averages over the batch.
+        axes = list(range(1, len(y_pred.shape)))
+        loss = self.mse * tf.reduce_mean(tf.square(error), axis=axes)
+        if self.mae:
+            loss += self.mae * tf.reduce_mean(tf.abs(error), axis=axes)
+        if self.ssim:
+            similarity = tf.image.ssim(_frames(y_true), _frames(y_pred), max_val=1.0)
+            per_clip = tf.reduce_mean(tf.reshape(similarity, [tf.shape(y_pred)[0], -1]), 1)
+            loss += self.ssim * (1.0 - per_clip)
+        return loss
+
+    def get_config(self):
+        return {**super().get_config(), "mse": self.mse, "mae": self.mae, "ssim": self.ssim}
+
+
+def latent_l2(latents):
+    """Mean square of latent values: keeps the latent space small and smooth."""
+    return tf.reduce_mean(tf.square(latents))
+
+
+def permutation_invariance(appearance, shuffled_appearance):
+    """Mean square difference of two appearance vectors of the same clip."""
+    return tf.reduce_mean(tf.square(appearance - shuffled_appearance))
