@@ -1,0 +1,197 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfodevideo.data import GaussianBall
+from tfodevideo.data import video_dataset
+from tfodevideo.models import ConvAutoEncoder
+from tfodevideo.models import LatentODE
+from tfodevideo.models import VideoODE
+
+TINY = dict(image_size=(16, 16), dynamics_dim=3, appearance_dim=4, encoder_channels=(4, 8),
+            field_units=8, field_depth=1)
+
+
+def clip_inputs(batch, num_context, query_times, seed=0):
+    rng = np.random.default_rng(seed)
+    return {
+        "frames": rng.uniform(0, 1, (batch, num_context, 16, 16, 1)).astype("float32"),
+        "input_times": np.tile(np.arange(num_context, dtype="float32") * 0.1, (batch, 1)),
+        "query_times": np.tile(np.asarray(query_times, "float32"), (batch, 1)),
+    }
+
+
+@pytest.mark.parametrize("num_context", [2, 10])
+@pytest.mark.parametrize("num_query", [1, 18, 90])
+def test_output_shapes(num_context, num_query):
+    model = VideoODE(num_context=num_context, **TINY)
+    times = num_context * 0.1 + np.arange(num_query) * 0.05
+    assert model(clip_inputs(2, num_context, times)).shape == (2, num_query, 16, 16, 1)
+
+
+@pytest.mark.parametrize("latent", ["vector", "map"])
+def test_query_at_the_anchor_is_the_reconstruction_path(latent):
+    model = VideoODE(num_context=3, latent=latent, map_channels=2, **TINY)
+    inputs = clip_inputs(2, 3, [0.2])  # The last input time: where Z0 lives.
+    state, appearance = model.encode(inputs["frames"], inputs["input_times"], training=False)
+    half = state.shape[-1] // 2
+    expected = model.decode(state[:, None, ..., :half], appearance, training=False)
+    np.testing.assert_allclose(model(inputs, training=False), expected, atol=1e-6)
+
+
+def test_interpolation_and_extrapolation_in_one_call():
+    model = VideoODE(num_context=3, **TINY)
+    inputs = clip_inputs(2, 3, [-0.05, 0.05, 0.15, 0.2, 0.6])  # Before, between, after.
+    out = model(inputs, training=False)
+    again = model(dict(inputs, query_times=inputs["query_times"][:, 2:3]), training=False)
+    np.testing.assert_allclose(out[:, 2], again[:, 0], atol=1e-5)
+
+
+def test_appearance_swap_is_decoder_of_dynamics_a_and_appearance_b():
+    model = VideoODE(num_context=2, **TINY)
+    a, b = clip_inputs(2, 2, [0.2, 0.4], seed=1), clip_inputs(2, 2, [0.9], seed=2)
+    swapped = model.swap_appearance(a, b)
+    state_a, _ = model.encode(a["frames"], a["input_times"], training=False)
+    _, appearance_b = model.encode(b["frames"], b["input_times"], training=False)
+    positions = model.integrate(state_a, a["query_times"], a["input_times"][:, -1])
+    np.testing.assert_allclose(swapped, model.decode(positions, appearance_b, training=False),
+                               atol=1e-6)
+    assert swapped.shape == (2, 2, 16, 16, 1)
+    with pytest.raises(ValueError, match="appearance"):
+        LatentODE(**{k: v for k, v in TINY.items() if k != "appearance_dim"}).swap_appearance(a, b)
+
+
+def test_permutation_loss_sees_the_order_of_frames():
+    keras.utils.set_random_seed(3)
+    model = VideoODE(num_context=4, latent_l2=0.0, permutation_weight=1.0, **TINY)
+    varied = clip_inputs(2, 4, [0.5])
+    still = dict(varied, frames=np.repeat(varied["frames"][:, :1], 4, axis=1))
+
+    def permutation_losses(inputs):
+        values = []
+        for _ in range(5):  # A shuffle can be the identity; five rarely all are.
+            model(inputs, training=True)
+            values.append(float(tf.add_n(model.losses)))
+        return values
+
+    assert max(permutation_losses(varied)) > 0.0
+    # Frames all alike: any order gives the same appearance.
+    assert max(permutation_losses(still)) == pytest.approx(0.0, abs=1e-10)
+    model(varied, training=False)
+    assert not model.losses  # Only while training.
+
+
+def test_latent_ode_reads_the_first_two_frames():
+    model = LatentODE(num_context=3, **{k: v for k, v in TINY.items() if k != "appearance_dim"})
+    inputs = clip_inputs(2, 3, [0.0, 0.5])
+    changed = dict(inputs, frames=inputs["frames"].copy())
+    changed["frames"][:, 2] = 0.0
+    np.testing.assert_allclose(model(inputs, training=False), model(changed, training=False))
+    state, _ = model.encode(inputs["frames"], inputs["input_times"], training=False)
+    expected = model.decode(state[:, None, :3], tf.zeros((2, 0)), training=False)
+    np.testing.assert_allclose(model(inputs, training=False)[:, 0], expected[:, 0], atol=1e-6)
+    with pytest.raises(ValueError, match="num_context"):
+        LatentODE(num_context=1)
+
+
+MODELS = {
+    "vector": lambda: VideoODE(num_context=2, **TINY),
+    "map": lambda: VideoODE(num_context=2, latent="map", map_channels=2, **TINY),
+    "latent_ode": lambda: LatentODE(num_context=2, **{k: v for k, v in TINY.items()
+                                                      if k != "appearance_dim"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_config_round_trip_and_saving(name, tmp_path):
+    model = MODELS[name]()
+    inputs = clip_inputs(2, 2, [0.3, 0.7])
+    expected = model.predict(inputs, verbose=0)
+    again = type(model).from_config(model.get_config())
+    assert again.get_config() == model.get_config()
+    path = str(tmp_path / f"{name}.keras")
+    model.save(path)
+    restored = keras.saving.load_model(path)
+    np.testing.assert_array_equal(restored.predict(inputs, verbose=0), expected)
+
+
+def test_autoencoder_saving_and_latent_penalty(tmp_path):
+    model = ConvAutoEncoder(image_size=(16, 16), latent_dim=2, encoder_channels=(4, 8),
+                            latent_l2=0.1)
+    images = np.random.default_rng(0).uniform(0, 1, (3, 16, 16, 1)).astype("float32")
+    assert model(images).shape == (3, 16, 16, 1) and len(model.losses) == 1
+    model.save(str(tmp_path / "ae.keras"))
+    restored = keras.saving.load_model(str(tmp_path / "ae.keras"))
+    np.testing.assert_array_equal(restored.predict(images, verbose=0), model.predict(images, verbose=0))
+    with pytest.raises(ValueError, match="images"):
+        model(images[..., 0])
+
+
+def test_tiny_model_overfits_a_few_ball_clips():
+    keras.utils.set_random_seed(0)
+    clips = video_dataset(GaussianBall(num_frames=6), 4, 2, 4, num_clips=4).cache().repeat()
+    _, targets = next(iter(clips))
+    black_mse = float(tf.reduce_mean(tf.square(targets)))
+    model = VideoODE(image_size=(28, 28), num_context=2, dynamics_dim=4, appearance_dim=4,
+                     encoder_channels=(8, 16), field_units=32, latent_l2=0.0)
+    model.compile(keras.optimizers.Adam(1e-2), "mse")
+    losses = model.fit(clips, steps_per_epoch=50, epochs=6, verbose=0).history["loss"]
+    assert losses[-1] < 0.1 * losses[0]
+    # Black frames alone would cut the loss 10x; the model must do far better.
+    assert losses[-1] < 0.5 * black_mse, (losses, black_mse)
+
+
+# Pinned so that an accidental change of architecture shows; update on purpose.
+PARAMETER_COUNTS = [
+    (lambda: VideoODE(), 7_400_401),
+    (lambda: VideoODE(latent="map"), 3_746_033),
+    (lambda: VideoODE(num_context=2), 7_395_025),
+    (lambda: LatentODE(image_size=(28, 28), encoder_channels=(32, 64), dynamics_dim=8), 241_745),
+    (lambda: ConvAutoEncoder(), 222_025),
+]
+
+
+@pytest.mark.parametrize("index", range(len(PARAMETER_COUNTS)))
+def test_parameter_counts(index):
+    build, count = PARAMETER_COUNTS[index]
+    model = build()
+    model.build(None)
+    assert model.count_params() == count
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (lambda x: x.pop("query_times"), "keys"),
+        (lambda x: x.update(frames=x["frames"][:, 0]), "frames"),
+        (lambda x: x.update(frames=np.repeat(x["frames"], 3, axis=-1)), "frames"),
+        (lambda x: x.update(frames=x["frames"][:, :, :8]), "frames"),
+        (lambda x: x.update(input_times=x["input_times"][:, :1]), "input_times"),
+        (lambda x: x["frames"].__setitem__((0, 0, 0, 0, 0), np.nan), "finite"),
+        (lambda x: x.update(frames=x["frames"] * 255.0), r"\[0, 1\]"),
+        (lambda x: x.update(query_times=x["query_times"][:, ::-1]), "non-decreasing"),
+    ],
+)
+def test_bad_inputs_are_refused_before_solving(change, match):
+    model = VideoODE(num_context=2, **TINY)
+    inputs = clip_inputs(2, 2, [0.3, 0.7])
+    change(inputs)
+    with pytest.raises(ValueError, match=match):
+        model(inputs)
+
+
+def test_uint8_frames_are_converted():
+    model = VideoODE(num_context=2, **TINY)
+    inputs = clip_inputs(2, 2, [0.3])
+    as_bytes = dict(inputs, frames=np.round(inputs["frames"] * 255).astype("uint8"))
+    as_floats = dict(inputs, frames=as_bytes["frames"].astype("float32") / 255.0)
+    np.testing.assert_allclose(model(as_bytes, training=False), model(as_floats, training=False),
+                               atol=1e-6)
+
+
+def test_model_settings_are_checked():
+    with pytest.raises(ValueError, match="divisible"):
+        VideoODE(image_size=(20, 20), encoder_channels=(4, 8, 16))
+    with pytest.raises(ValueError, match="latent"):
+        VideoODE(latent="graph")
