@@ -5,9 +5,53 @@ exit with status 2; anything else is a bug and keeps its traceback.
 """
 
 import argparse
+import json
 import sys
 
-USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, PermissionError)
+# OSError covers a full or read-only disk and unreadable files.
+USER_ERRORS = (ValueError, OSError)
+
+
+def _parse_overrides(pairs):
+    """`["model.dynamics_dim=8", "loss.mae=0.5"]` -> dict, values read as JSON."""
+    overrides = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"`--set` takes KEY=VALUE. Received: {pair!r}")
+        try:
+            overrides[key] = json.loads(text)
+        except json.JSONDecodeError:
+            overrides[key] = text
+    return overrides
+
+
+def _train(args):
+    from tfodevideo.training.train import train
+
+    overrides = _parse_overrides(args.set)
+    for flag in ("epochs", "steps_per_epoch", "batch_size"):
+        if getattr(args, flag) is not None:
+            overrides[flag] = getattr(args, flag)
+    record = train(
+        args.preset,
+        args.workdir or f"runs/{args.preset}{'_quick' if args.quick else ''}",
+        quick=args.quick,
+        overrides=overrides,
+        overwrite=args.overwrite,
+        verbose=1 if sys.stdout.isatty() else 2,
+    )
+    print(json.dumps({k: record[k] for k in ("model", "epochs_run", "final_metrics",
+                                            "wall_seconds")}, indent=2))
+    return 0
+
+
+def _presets(args):
+    from tfodevideo.training.presets import PRESETS
+
+    for name, preset in PRESETS.items():
+        print(f"{name:16s} {preset.description}")
+    return 0
 
 
 def _preview(args):
@@ -44,6 +88,24 @@ def build_parser():
         "(default: $TFODEVIDEO_DATA_DIR, else download MNIST through Keras)",
     )
     preview.set_defaults(run=_preview)
+
+    listing = commands.add_parser("presets", help="list the named experiments")
+    listing.set_defaults(run=_presets)
+
+    train = commands.add_parser("train", help="train a preset with model.fit")
+    train.add_argument("preset", help="a name from `tfodevideo presets`")
+    train.add_argument("--quick", action="store_true", help="the minutes-long variant")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--steps-per-epoch", type=int)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--workdir", help="run folder (default runs/PRESET)")
+    train.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="override a preset field, e.g. model.dynamics_dim=8 or loss.mae=0.5",
+    )
+    train.add_argument("--overwrite", action="store_true",
+                       help="train anew over a finished run in the workdir")
+    train.set_defaults(run=_train)
     return parser
 
 

@@ -98,8 +98,9 @@ def run_single(config=TrajectoryConfig()):
 
     Returns:
         A dict with `rmse` and `baseline_rmse` on the extrapolated part, the
-        training `losses`, and `times`, `truth`, `observed`, `prediction`
-        positions `(num_points, 2)` and the index `split` where testing starts.
+        training `losses`, `times`, `truth`, `observed`, `prediction`
+        positions `(num_points, 2)`, the index `split` where testing starts
+        and the trained `model`.
     """
     keras.utils.set_random_seed(config.seed)
     trajectory = spiral_trajectory(
@@ -132,6 +133,7 @@ def run_single(config=TrajectoryConfig()):
         "observed": trajectory["observed"].numpy()[:, :2],
         "prediction": prediction,
         "split": split,
+        "model": model,
     }
 
 
@@ -144,8 +146,9 @@ def run_many(config=TrajectoryConfig(shape="spiral", window=None)):
     initial states alone and scores positions on the last part.
 
     Returns:
-        A dict with `rmse`, `baseline_rmse`, `losses`, and test `truth` and
-        `prediction` positions `(num_test_trajectories, num_points, 2)`.
+        A dict with `rmse`, `baseline_rmse`, `losses`, test `truth` and
+        `prediction` positions `(num_test_trajectories, num_points, 2)` and
+        the trained `model`.
     """
     keras.utils.set_random_seed(config.seed)
     common = dict(shape=config.shape, num_points=config.num_points, dt=config.dt)
@@ -180,6 +183,7 @@ def run_many(config=TrajectoryConfig(shape="spiral", window=None)):
         "truth": truth[..., :2],
         "prediction": prediction[..., :2],
         "split": split,
+        "model": model,
     }
 
 

@@ -1,0 +1,87 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import pytest
+
+from tfodevideo.training.presets import PRESETS
+from tfodevideo.training.presets import resolve
+from tfodevideo.training.train import train
+
+ONE_SHORT_EPOCH = {"epochs": 1, "steps_per_epoch": 2, "validation_clips": 8, "batch_size": 4}
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_each_quick_preset_runs_a_short_epoch(name, tmp_path):
+    overrides = dict(ONE_SHORT_EPOCH)
+    if PRESETS[name].kind == "trajectory":
+        overrides = {"epochs": 3}
+    record = train(name, str(tmp_path), quick=True, overrides=overrides, verbose=0)
+    saved = json.loads((tmp_path / "run.json").read_text())
+    assert saved["preset"]["name"] == name and saved["quick"] is True
+    assert saved["versions"]["tensorflow"] and saved["wall_seconds"] > 0
+    assert os.path.exists(record["model"])
+    keras.saving.load_model(record["model"])
+    assert all(isinstance(v, float) for v in record["final_metrics"].values())
+
+
+def test_overrides_and_their_errors():
+    preset = resolve("mmnist2_10to10", quick=True,
+                     overrides={"epochs": 5, "model.dynamics_dim": 3, "loss.mae": 0.5})
+    assert preset.epochs == 5 and preset.model_args["dynamics_dim"] == 3
+    assert preset.loss == {"mse": 1.0, "mae": 0.5}
+    assert PRESETS["mmnist2_10to10"].model_args["dynamics_dim"] == 48  # Untouched.
+    with pytest.raises(ValueError, match="epoch"):
+        resolve("mmnist2_10to10", overrides={"epoch": 5})
+    with pytest.raises(ValueError, match="preset"):
+        resolve("kth_10to10")
+
+
+def test_a_finished_run_is_not_overwritten(tmp_path):
+    (tmp_path / "run.json").write_text("{}")
+    with pytest.raises(ValueError, match="finished run"):
+        train("ball_latent_ode", str(tmp_path), quick=True)
+
+
+def cli(*args, **kwargs):
+    return subprocess.Popen(
+        [sys.executable, "-m", "tfodevideo.cli", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs,
+    )
+
+
+def test_a_killed_run_resumes_from_its_last_epoch(tmp_path):
+    args = ["train", "ball_latent_ode", "--quick", "--workdir", str(tmp_path),
+            "--epochs", "3", "--steps-per-epoch", "4"]
+    first = cli(*args)
+    backup = tmp_path / "backup"
+    deadline = time.time() + 240
+    # Wait until one epoch is backed up, then kill without warning.
+    while time.time() < deadline and first.poll() is None:
+        if backup.exists() and any(backup.iterdir()):
+            break
+        time.sleep(0.5)
+    assert first.poll() is None, first.communicate()[1][-2000:]
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    assert not (tmp_path / "run.json").exists()
+    second = cli(*args)
+    _, err = second.communicate(timeout=300)
+    assert second.returncode == 0, err[-2000:]
+    record = json.loads((tmp_path / "run.json").read_text())
+    assert record["first_epoch"] >= 1 and record["epochs_run"] <= 2
+
+
+def test_cli_user_errors(tmp_path):
+    for args, expected in [
+        (["train", "nope"], "preset"),
+        (["train", "ball_latent_ode", "--set", "model.units"], "KEY=VALUE"),
+        (["train", "ball_latent_ode", "--set", "colour=red"], "colour"),
+    ]:
+        process = cli(*args, "--workdir", str(tmp_path / "w"))
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == 2 and expected in err and "Traceback" not in err

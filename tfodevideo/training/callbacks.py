@@ -1,0 +1,55 @@
+"""Callbacks of a training run: frame images for TensorBoard, and a NaN stop."""
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+class FrameImages(keras.callbacks.Callback):
+    """Writes predicted and true frames of a fixed batch to TensorBoard each epoch.
+
+    Args:
+        log_dir: the TensorBoard folder of the run.
+        inputs, targets: one batch of held-out clips.
+        max_clips: clips shown.
+    """
+
+    def __init__(self, log_dir, inputs, targets, max_clips=3):
+        super().__init__()
+        self.writer = tf.summary.create_file_writer(log_dir)
+        self.inputs = {k: v[:max_clips] for k, v in inputs.items()}
+        self.targets = targets[:max_clips]
+
+    def on_epoch_end(self, epoch, logs=None):
+        predicted = self.model(self.inputs, training=False)
+        # One image per clip: true frames above predicted ones, time across.
+        pair = tf.concat([self.targets, tf.clip_by_value(predicted, 0.0, 1.0)], axis=2)
+        strip = tf.concat(tf.unstack(pair, axis=1), axis=2)
+        with self.writer.as_default():
+            tf.summary.image("true_over_predicted", strip, step=epoch, max_outputs=len(strip))
+        self.writer.flush()
+
+
+class StopOnNaN(keras.callbacks.Callback):
+    """Stops training at a non-finite loss and says which checkpoint to use.
+
+    Args:
+        checkpoint: path of the best-model checkpoint written so far.
+    """
+
+    def __init__(self, checkpoint):
+        super().__init__()
+        self.checkpoint = checkpoint
+        self.message = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(np.asarray(loss))):
+            self.message = (
+                f"Training stopped: the loss became {loss} at batch {batch}. The "
+                f"last good model is {self.checkpoint}. Lower the learning rate "
+                "or tighten the ODE tolerance, then run again."
+            )
+            self.model.stop_training = True

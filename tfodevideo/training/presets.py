@@ -1,0 +1,171 @@
+"""Named experiments of the method, each with its data, model, loss and schedule.
+
+One registry, in Python: `PRESETS[name]` is a frozen `Preset`;
+`resolve(name, quick=False, overrides=None)` applies the `--quick` variant
+and command-line overrides (`{"epochs": 3, "model.dynamics_dim": 8}`),
+refusing unknown keys.
+"""
+
+import dataclasses
+from typing import Optional
+
+from tfodevideo._checks import check_choice
+
+KINDS = ("video", "autoencoder", "trajectory")
+
+
+@dataclasses.dataclass(frozen=True)
+class Preset:
+    """One experiment.
+
+    Attributes:
+        name: registry name.
+        description: one line for listings.
+        kind: `"video"` (a `VideoODE` or `LatentODE` on clips),
+            `"autoencoder"` (`ConvAutoEncoder` on single frames) or
+            `"trajectory"` (the coordinate experiments).
+        dataset: a name of `tfodevideo.data.DATASETS` (not for trajectories).
+        data: arguments of `make_dataset` (`num_context`, `num_target`,
+            `source_args`, `task`, `grid`...), or of `TrajectoryConfig`.
+        model: the model class name (`"VideoODE"`, `"LatentODE"`,
+            `"ConvAutoEncoder"`), or `"single"` / `"many"` for trajectories.
+        model_args: the model's keyword arguments.
+        loss: arguments of `FrameLoss`.
+        batch_size, epochs, steps_per_epoch: the `fit` schedule.
+        validation_clips: held-out clips scored after each epoch.
+        learning_rate, decay_rate, decay_steps: Adam with the report's
+            staircase decay (x0.9 every `decay_steps` steps).
+        quick: overrides of the `--quick` variant (minutes on 2 CPU cores).
+    """
+
+    name: str
+    description: str
+    kind: str
+    dataset: Optional[str]
+    data: dict
+    model: str
+    model_args: dict
+    loss: dict = dataclasses.field(default_factory=lambda: {"mse": 1.0})
+    batch_size: int = 16
+    epochs: int = 20
+    steps_per_epoch: int = 200
+    validation_clips: int = 64
+    learning_rate: float = 1e-3
+    decay_rate: float = 0.9
+    decay_steps: int = 1000
+    quick: dict = dataclasses.field(default_factory=dict)
+
+
+_TINY_VIDEO = {
+    "model.encoder_channels": [8, 16],
+    "model.field_units": 32,
+    "model.dynamics_dim": 8,
+    "model.appearance_dim": 8,
+    "batch_size": 8,
+    "epochs": 2,
+    "steps_per_epoch": 10,
+    "validation_clips": 16,
+}
+
+PRESETS = {
+    preset.name: preset
+    for preset in (
+        Preset(
+            "trajectories",
+            "Neural ODE on coordinates: one spiral, extrapolate the last 20 % (report 5.1)",
+            "trajectory",
+            None,
+            {"shape": "spiral"},
+            "single",
+            {"units": 64, "depth": 2},
+            epochs=300,
+            quick={"epochs": 30},
+        ),
+        Preset(
+            "ball_autoencoder",
+            "conv auto-encoder with spatial encoding on Gaussian-ball frames (report 5.2)",
+            "autoencoder",
+            "ball",
+            {"num_context": 2, "num_target": 18},
+            "ConvAutoEncoder",
+            {"latent_dim": 2, "latent_l2": 1e-3, "encoder_channels": [32, 64]},
+            batch_size=8,
+            quick={"epochs": 2, "steps_per_epoch": 10, "model.encoder_channels": [8, 16]},
+        ),
+        Preset(
+            "ball_latent_ode",
+            "latent ODE on the Gaussian ball, 2 -> 18 (report 5.3)",
+            "video",
+            "ball",
+            {"num_context": 2, "num_target": 18},
+            "LatentODE",
+            {"image_size": [28, 28], "dynamics_dim": 8, "encoder_channels": [32, 64],
+             "num_frequencies": 0, "latent_l2": 1e-5},
+            quick=_TINY_VIDEO,
+        ),
+        Preset(
+            "mmnist1_2to18",
+            "disentangled model, one-digit Moving MNIST, 2 -> 18 (report 6.2, the swap demo)",
+            "video",
+            "mmnist1",
+            {"num_context": 2, "num_target": 18},
+            "VideoODE",
+            {"num_context": 2, "dynamics_dim": 48, "appearance_dim": 64, "latent_l2": 1e-5},
+            quick=_TINY_VIDEO,
+        ),
+        Preset(
+            "mmnist2_10to10",
+            "disentangled model, two-digit Moving MNIST, 10 -> 10 (report 6.3, benchmark)",
+            "video",
+            "mmnist2",
+            {"num_context": 10, "num_target": 10},
+            "VideoODE",
+            {"num_context": 10, "dynamics_dim": 48, "appearance_dim": 64, "latent_l2": 1e-5},
+            quick=_TINY_VIDEO,
+        ),
+        Preset(
+            "mmnist2_2to18",
+            "disentangled model, two-digit Moving MNIST, 2 -> 18 (report 6.3)",
+            "video",
+            "mmnist2",
+            {"num_context": 2, "num_target": 18},
+            "VideoODE",
+            {"num_context": 2, "dynamics_dim": 48, "appearance_dim": 64, "latent_l2": 1e-5},
+            quick=_TINY_VIDEO,
+        ),
+    )
+}
+
+# Dotted override prefixes and the dict field each one updates.
+_NESTED = {"data": "data", "model": "model_args", "loss": "loss"}
+
+
+def resolve(name, quick=False, overrides=None):
+    """Returns a preset with its quick variant and overrides applied.
+
+    Args:
+        name: a key of `PRESETS`.
+        quick: apply the preset's `quick` overrides first.
+        overrides: dict of `field` or `data.key` / `model.key` / `loss.key`
+            to value.
+
+    Raises:
+        ValueError: an unknown preset or override key, named.
+    """
+    preset = PRESETS[check_choice("preset", name, PRESETS)]
+    changes = {**(preset.quick if quick else {}), **(overrides or {})}
+    fields = {f.name for f in dataclasses.fields(Preset)} - {"name", "kind", "quick"}
+    updates = {}
+    for key, value in changes.items():
+        prefix, _, inner = key.partition(".")
+        if inner and prefix in _NESTED:
+            field = _NESTED[prefix]
+            updates.setdefault(field, dict(getattr(preset, field)))[inner] = value
+        elif not inner and key in fields:
+            updates[key] = value
+        else:
+            raise ValueError(
+                f"Unknown override {key!r} for preset {name!r}. Expected one of "
+                f"{sorted(fields)} or data.KEY, model.KEY, loss.KEY."
+            )
+    return dataclasses.replace(preset, **updates)
