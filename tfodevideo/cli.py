@@ -46,6 +46,31 @@ def _train(args):
     return 0
 
 
+def _evaluate(args):
+    from tfodevideo.training.evaluate import evaluate
+
+    report = evaluate(
+        args.model,
+        test_set=args.test_set,
+        horizon=args.horizon,
+        num_sequences=args.num_sequences,
+        batch_size=args.batch_size,
+        dataset=args.dataset,
+        out_dir=args.out,
+    )
+    print(
+        f"{report['dataset']}, {report['num_context']} -> {report['horizon']}, "
+        f"{report['num_sequences']} sequences"
+    )
+    names = list(next(iter(report["summary"].values())))
+    print(f"{'predictor':14s}" + "".join(f"{n:>12s}" for n in names))
+    for predictor, values in report["summary"].items():
+        print(f"{predictor:14s}" + "".join(f"{values[n]:12.4f}" for n in names))
+    if args.out:
+        print(f"wrote {args.out}/evaluation.json, per_frame.csv, curves.png")
+    return 0
+
+
 def _presets(args):
     from tfodevideo.training.presets import PRESETS
 
@@ -106,6 +131,19 @@ def build_parser():
     train.add_argument("--overwrite", action="store_true",
                        help="train anew over a finished run in the workdir")
     train.set_defaults(run=_train)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="score a model beside the black-frame and copy-last baselines"
+    )
+    evaluate.add_argument("model", help="a .keras file of a VideoODE or LatentODE")
+    evaluate.add_argument("--test-set", default="standard", choices=["standard", "generated"])
+    evaluate.add_argument("--horizon", type=int, help="frames to predict (default: to frame 20)")
+    evaluate.add_argument("--num-sequences", type=int)
+    evaluate.add_argument("--batch-size", type=int, default=32)
+    evaluate.add_argument("--dataset", default="mmnist2",
+                          help="data set of generated test clips")
+    evaluate.add_argument("--out", help="folder for evaluation.json, per_frame.csv, curves.png")
+    evaluate.set_defaults(run=_evaluate)
     return parser
 
 
