@@ -8,6 +8,8 @@ import argparse
 import json
 import sys
 
+import numpy as np
+
 # OSError covers a full or read-only disk and unreadable files.
 USER_ERRORS = (ValueError, OSError)
 
@@ -68,6 +70,54 @@ def _evaluate(args):
         print(f"{predictor:14s}" + "".join(f"{values[n]:12.4f}" for n in names))
     if args.out:
         print(f"wrote {args.out}/evaluation.json, per_frame.csv, curves.png")
+    return 0
+
+
+def _query_times(args, model):
+    """`--times 1,1.05` or `--until T --step S` after the last input frame."""
+    if args.times:
+        try:
+            return [float(t) for t in args.times.split(",")]
+        except ValueError:
+            raise ValueError(f"`--times` takes numbers separated by commas. Received: {args.times!r}")
+    last = (model.num_context - 1) * args.frame_dt
+    until = args.until if args.until is not None else last + 18 * args.frame_dt
+    step = args.step or args.frame_dt
+    if step <= 0 or until <= last:
+        raise ValueError(f"Need --until > {last} and --step > 0. Received: {until}, {step}")
+    return list(np.arange(last + step, until + step / 2, step))
+
+
+def _predict(args):
+    from tfodevideo import inference
+    from tfodevideo.training.evaluate import load_video_model
+
+    model = load_video_model(args.model)
+    clip = inference.read_clip(args.input, model.channels)
+    frames = inference.predict_clip(model, clip, _query_times(args, model), args.frame_dt)
+    for path in inference.write_prediction(frames, args.out):
+        print(f"wrote {path}")
+    return 0
+
+
+def _swap(args):
+    from tfodevideo import inference
+    from tfodevideo import viz
+    from tfodevideo.training.evaluate import load_video_model
+
+    model = load_video_model(args.model)
+    clip_a = inference.read_clip(args.clip_a, model.channels)
+    clip_b = inference.read_clip(args.clip_b, model.channels)
+    times = _query_times(args, model)
+    swapped = inference.swap_clips(model, clip_a, clip_b, times, args.frame_dt)
+    own = inference.predict_clip(model, clip_a, times, args.frame_dt)
+    # Rows: A's own prediction, A's motion with B's look, B's input frames.
+    steps = len(times)
+    b_frames = np.concatenate(
+        [clip_b[: model.num_context], np.zeros((max(steps - model.num_context, 0),) + clip_b.shape[1:], np.float32)]
+    )[:steps]
+    path = viz.save_png(args.out, viz.frame_grid(np.stack([own, swapped, b_frames])))
+    print(f"wrote {path}")
     return 0
 
 
@@ -144,6 +194,28 @@ def build_parser():
                           help="data set of generated test clips")
     evaluate.add_argument("--out", help="folder for evaluation.json, per_frame.csv, curves.png")
     evaluate.set_defaults(run=_evaluate)
+
+    def add_times(command):
+        command.add_argument("--times", help="query times, e.g. 1.0,1.05,2.5")
+        command.add_argument("--until", type=float, help="predict up to this time")
+        command.add_argument("--step", type=float, help="time between predicted frames")
+        command.add_argument("--frame-dt", type=float, default=0.1,
+                             help="time between the clip's frames")
+
+    predict = commands.add_parser("predict", help="predict frames at any times from a clip")
+    predict.add_argument("model")
+    predict.add_argument("input", help=".npy, .npz, .gif or a folder of PNGs")
+    predict.add_argument("--out", default="prediction", help="output folder")
+    add_times(predict)
+    predict.set_defaults(run=_predict)
+
+    swap = commands.add_parser("swap", help="draw clip A's motion with clip B's look")
+    swap.add_argument("model")
+    swap.add_argument("clip_a")
+    swap.add_argument("clip_b")
+    swap.add_argument("--out", default="swap.png", help="output PNG")
+    add_times(swap)
+    swap.set_defaults(run=_swap)
     return parser
 
 
