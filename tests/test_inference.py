@@ -54,6 +54,7 @@ def test_train_evaluate_predict_swap_round_trip(tmp_path, standard_test):
     assert trained.returncode == 0, trained.stderr[-2000:]
     model = str(run / "model.keras")
     assert json.loads((run / "run.json").read_text())["epochs_run"] == 1
+    assert (run / "prediction.gif").exists() and (run / "true_over_predicted.png").exists()
 
     evaluated = cli("evaluate", model, "--num-sequences", "16", "--out", str(tmp_path / "eval"))
     assert evaluated.returncode == 0, evaluated.stderr[-2000:]

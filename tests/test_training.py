@@ -6,6 +6,8 @@ import sys
 import time
 
 import keras
+import numpy as np
+import tensorflow as tf
 import pytest
 
 from tfodevideo.training.presets import PRESETS
@@ -85,3 +87,22 @@ def test_cli_user_errors(tmp_path):
         process = cli(*args, "--workdir", str(tmp_path / "w"))
         _, err = process.communicate(timeout=120)
         assert process.returncode == 2 and expected in err and "Traceback" not in err
+
+
+def test_nan_loss_stops_and_names_the_last_good_model(tmp_path):
+    from tfodevideo.training.callbacks import StopOnNaN
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", lambda y, p: tf.math.log(-tf.abs(p) - 1.0))  # Always NaN.
+    guard = StopOnNaN(str(tmp_path / "best.keras"))
+    history = model.fit(np.ones((8, 2)), np.ones((8, 1)), batch_size=2, epochs=3,
+                        callbacks=[guard], verbose=0)
+    assert guard.message and "best.keras" in guard.message and "nan" in guard.message
+    assert len(history.epoch) == 1
+
+
+def test_an_unwritable_workdir_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ValueError, match="workdir"):
+        train("ball_latent_ode", str(blocker / "run"), quick=True)

@@ -43,8 +43,8 @@ def _train(args):
         overwrite=args.overwrite,
         verbose=1 if sys.stdout.isatty() else 2,
     )
-    print(json.dumps({k: record[k] for k in ("model", "epochs_run", "final_metrics",
-                                            "wall_seconds")}, indent=2))
+    keys = ("model", "pictures", "epochs_run", "final_metrics", "wall_seconds")
+    print(json.dumps({k: record[k] for k in keys if k in record}, indent=2))
     return 0
 
 

@@ -8,7 +8,9 @@ A run writes into its `workdir`:
 - `logs/`: TensorBoard scalars (losses, PSNR, SSIM, the ODE's evaluations)
   and images of true over predicted frames each epoch.
 - `model.keras` and `run.json` (preset, overrides, versions, wall time,
-  final metrics) when the run ends.
+  final metrics) when the run ends; for video presets also
+  `prediction.gif` / `.png` / `.npy` of one held-out clip and
+  `true_over_predicted.png`.
 """
 
 import dataclasses
@@ -18,10 +20,13 @@ import platform
 import time
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 import tfodevideo
+from tfodevideo import viz
 from tfodevideo.data.registry import make_dataset
+from tfodevideo.inference import write_prediction
 from tfodevideo.losses import FrameLoss
 from tfodevideo.metrics import FrameMetric
 from tfodevideo.models import ConvAutoEncoder
@@ -148,13 +153,25 @@ def _train_keras(preset, workdir, verbose):
         raise RuntimeError(nan_stop.message)
     final = os.path.join(workdir, "model.keras")
     model.save(final)
+    pictures = _picture_predictions(model, validation, workdir) if preset.kind == "video" else []
     return {
         "model": final,
+        "pictures": pictures,
         "best_model": best,
         "epochs_run": len(history.epoch),
         "first_epoch": history.epoch[0] if history.epoch else None,
         "final_metrics": {k: float(v[-1]) for k, v in history.history.items()},
     }
+
+
+def _picture_predictions(model, validation, workdir):
+    """A GIF of one held-out clip's prediction and a true-over-predicted strip."""
+    inputs, targets = next(iter(validation))
+    predicted = model({k: v[:1] for k, v in inputs.items()}, training=False).numpy()[0]
+    paths = write_prediction(predicted, workdir, "prediction")
+    strip = viz.frame_grid(np.stack([targets[0].numpy(), predicted]))
+    paths.append(viz.save_png(os.path.join(workdir, "true_over_predicted.png"), strip))
+    return paths
 
 
 def _train_trajectory(preset, workdir):
