@@ -91,7 +91,12 @@ def predict_clip(model, clip, query_times, frame_dt=0.1):
 
 
 def write_prediction(frames, out_dir, name="prediction"):
-    """Writes `name.npy`, `name.gif` and a `name.png` strip; returns the paths."""
+    """Writes `name.npy`, `name.gif` and a `name.png` strip; returns the paths.
+
+    The GIF shows each frame for 100 ms; its encoder merges identical
+    consecutive frames into one shown longer, so the `.npy` is the one to
+    read frames back from.
+    """
     os.makedirs(out_dir, exist_ok=True)
     paths = [os.path.join(out_dir, f"{name}.{ext}") for ext in ("npy", "gif", "png")]
     np.save(paths[0], frames)
