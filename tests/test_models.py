@@ -126,6 +126,8 @@ def test_autoencoder_saving_and_latent_penalty(tmp_path):
     np.testing.assert_array_equal(restored.predict(images, verbose=0), model.predict(images, verbose=0))
     with pytest.raises(ValueError, match="images"):
         model(images[..., 0])
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        model(images * 255.0)
 
 
 def test_tiny_model_overfits_a_few_ball_clips():

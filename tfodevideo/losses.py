@@ -14,10 +14,7 @@ import keras
 import tensorflow as tf
 
 from tfodevideo._checks import check_float
-
-
-def _frames(x):
-    return tf.reshape(x, tf.concat([[-1], tf.shape(x)[-3:]], 0))
+from tfodevideo._frames import merge_time
 
 
 @keras.saving.register_keras_serializable(package="tfodevideo")
@@ -55,7 +52,7 @@ class FrameLoss(keras.losses.Loss):
         if self.mae:
             loss += self.mae * tf.reduce_mean(tf.abs(error), axis=axes)
         if self.ssim:
-            similarity = tf.image.ssim(_frames(y_true), _frames(y_pred), max_val=1.0)
+            similarity = tf.image.ssim(merge_time(y_true), merge_time(y_pred), max_val=1.0)
             per_clip = tf.reduce_mean(tf.reshape(similarity, [tf.shape(y_pred)[0], -1]), 1)
             loss += self.ssim * (1.0 - per_clip)
         return loss

@@ -23,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfodevideo._checks import check_choice
+from tfodevideo._frames import merge_time
 
 # A frame predicted exactly has infinite PSNR; 100 dB stands in for it.
 _MIN_PIXEL_MSE = 1e-10
@@ -53,15 +54,10 @@ def psnr(y_true, y_pred):
     return 10.0 * tf.math.log(1.0 / tf.maximum(pixel_mse, _MIN_PIXEL_MSE)) / tf.math.log(10.0)
 
 
-def _frames(x):
-    """Merges batch and time: `(batch * T, H, W, C)`."""
-    return tf.reshape(x, tf.concat([[-1], tf.shape(x)[-3:]], 0))
-
-
 def ssim(y_true, y_pred):
     """SSIM by `tf.image.ssim(max_val=1.0)` per frame, `(batch, T)`."""
     y_true, y_pred = _prepare(y_true, y_pred)
-    values = tf.image.ssim(_frames(y_true), _frames(y_pred), max_val=1.0)
+    values = tf.image.ssim(merge_time(y_true), merge_time(y_pred), max_val=1.0)
     return tf.reshape(values, tf.shape(y_true)[:2])
 
 
@@ -76,8 +72,8 @@ def ssim_paper(y_true, y_pred):
     size, data_range = 7, 2.0
     c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
     # Channels become frames: scikit-image scores each 2-D plane on its own.
-    x = tf.transpose(_frames(y_true), [0, 3, 1, 2])[..., None]
-    y = tf.transpose(_frames(y_pred), [0, 3, 1, 2])[..., None]
+    x = tf.transpose(merge_time(y_true), [0, 3, 1, 2])[..., None]
+    y = tf.transpose(merge_time(y_pred), [0, 3, 1, 2])[..., None]
     x = tf.reshape(x, tf.concat([[-1], tf.shape(x)[2:]], 0))
     y = tf.reshape(y, tf.concat([[-1], tf.shape(y)[2:]], 0))
 

@@ -1,11 +1,11 @@
 """The convolutional auto-encoder of the report's section 5.2."""
 
 import keras
-import numpy as np
 import tensorflow as tf
 from keras import layers
 
 from tfodevideo import losses
+from tfodevideo._frames import unit_frames
 from tfodevideo._checks import check_float
 from tfodevideo._checks import check_int
 from tfodevideo.layers.conv_blocks import ConvDecoder
@@ -34,7 +34,7 @@ class ConvAutoEncoder(keras.Model):
         **kwargs: standard `keras.Model` arguments.
 
     Call arguments:
-        images: `(B, H, W, C)` in `[0, 1]`.
+        images: `(B, H, W, C)` in `[0, 1]` (uint8 images are divided by 255).
 
     Returns:
         Reconstructed images `(B, H, W, C)`.
@@ -85,10 +85,7 @@ class ConvAutoEncoder(keras.Model):
                 f"`images` must have shape (batch, {', '.join(map(str, expected))}). "
                 f"Received: shape {tuple(images.shape)}"
             )
-        if images.dtype == tf.uint8:
-            images = tf.cast(images, tf.float32) / 255.0
-        if tf.executing_eagerly() and not np.all(np.isfinite(images.numpy())):
-            raise ValueError("`images` must be finite. Received NaN or infinite pixels.")
+        images = unit_frames(images, "images", self.compute_dtype)
         latent = self.encode(images, training)
         if self.latent_l2:
             self.add_loss(self.latent_l2 * losses.latent_l2(latent))

@@ -1,11 +1,11 @@
 """The disentangled latent-ODE video model: the report's final method (6.1)."""
 
 import keras
-import numpy as np
 import tensorflow as tf
 from keras import layers
 
 from tfodevideo import losses
+from tfodevideo._frames import unit_frames
 from tfodevideo._checks import check_choice
 from tfodevideo._checks import check_float
 from tfodevideo._checks import check_int
@@ -253,9 +253,6 @@ class VideoODE(keras.Model):
                 f"{sorted(inputs) if isinstance(inputs, dict) else type(inputs).__name__}"
             )
         frames = tf.convert_to_tensor(inputs["frames"])
-        if frames.dtype == tf.uint8:
-            frames = tf.cast(frames, tf.float32) / 255.0
-        frames = tf.cast(frames, self.compute_dtype)
         input_times = tf.cast(inputs["input_times"], self.compute_dtype)
         query_times = tf.cast(inputs["query_times"], self.compute_dtype)
         expected = (self.num_context, *self.image_size, self.channels)
@@ -270,30 +267,7 @@ class VideoODE(keras.Model):
                 f"`input_times` must have shape (batch, {self.num_context}), one "
                 f"time per input frame. Received: shape {tuple(input_times.shape)}"
             )
-        if tf.executing_eagerly():
-            values = frames.numpy()
-            if not np.all(np.isfinite(values)):
-                raise ValueError("`frames` must be finite. Received NaN or infinite pixels.")
-            low, high = float(values.min()), float(values.max())
-            if low < 0.0 or high > 1.0:
-                raise ValueError(
-                    "`frames` must lie in [0, 1] (uint8 frames are divided by "
-                    f"255 for you). Received values in [{low}, {high}]"
-                )
-        else:
-            checks = [
-                tf.debugging.assert_all_finite(frames, "`frames` must be finite."),
-                tf.debugging.assert_greater_equal(
-                    tf.reduce_min(frames), tf.cast(0.0, frames.dtype),
-                    message="`frames` must lie in [0, 1].",
-                ),
-                tf.debugging.assert_less_equal(
-                    tf.reduce_max(frames), tf.cast(1.0, frames.dtype),
-                    message="`frames` must lie in [0, 1].",
-                ),
-            ]
-            with tf.control_dependencies(checks):
-                frames = tf.identity(frames)
+        frames = unit_frames(frames, "frames", self.compute_dtype)
         return frames, input_times, query_times
 
     def get_config(self):

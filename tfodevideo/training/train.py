@@ -25,6 +25,7 @@ import tensorflow as tf
 
 import tfodevideo
 from tfodevideo import viz
+from tfodevideo._frames import merge_time
 from tfodevideo.data.registry import make_dataset
 from tfodevideo.inference import write_prediction
 from tfodevideo.losses import FrameLoss
@@ -57,7 +58,7 @@ def make_data(preset):
     if preset.kind == "autoencoder":
         # Single frames: every target frame of a clip is one training image.
         def frames(inputs, targets):
-            images = tf.reshape(targets, tf.concat([[-1], tf.shape(targets)[2:]], 0))
+            images = merge_time(targets)
             return images, images
 
         train, validation = train.map(frames), validation.map(frames)
