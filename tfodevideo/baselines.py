@@ -11,8 +11,8 @@ import tensorflow as tf
 
 def black_frames(inputs, num_target):
     """Predicts all-zero frames: `(batch, num_target, H, W, C)`."""
-    frames = inputs["frames"]
-    return tf.zeros_like(frames[:, :1]) * tf.ones([1, num_target, 1, 1, 1], frames.dtype)
+    shape = tf.shape(inputs["frames"])
+    return tf.zeros(tf.concat([shape[:1], [num_target], shape[2:]], 0), inputs["frames"].dtype)
 
 
 def copy_last(inputs, num_target):

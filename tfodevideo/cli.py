@@ -108,15 +108,8 @@ def _swap(args):
     model = load_video_model(args.model)
     clip_a = inference.read_clip(args.clip_a, model.channels)
     clip_b = inference.read_clip(args.clip_b, model.channels)
-    times = _query_times(args, model)
-    swapped = inference.swap_clips(model, clip_a, clip_b, times, args.frame_dt)
-    own = inference.predict_clip(model, clip_a, times, args.frame_dt)
-    # Rows: A's own prediction, A's motion with B's look, B's input frames.
-    steps = len(times)
-    b_frames = np.concatenate(
-        [clip_b[: model.num_context], np.zeros((max(steps - model.num_context, 0),) + clip_b.shape[1:], np.float32)]
-    )[:steps]
-    path = viz.save_png(args.out, viz.frame_grid(np.stack([own, swapped, b_frames])))
+    rows = inference.swap_picture(model, clip_a, clip_b, _query_times(args, model), args.frame_dt)
+    path = viz.save_png(args.out, viz.frame_grid(rows))
     print(f"wrote {path}")
     return 0
 

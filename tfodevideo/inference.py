@@ -107,6 +107,21 @@ def write_prediction(frames, out_dir, name="prediction"):
     return paths
 
 
+def swap_picture(model, clip_a, clip_b, query_times, frame_dt=0.1):
+    """A frame grid: A's own prediction, A's motion with B's look, B's inputs.
+
+    Returns:
+        frames `(3, T, H, W, C)` for `viz.frame_grid`; B's row holds its input
+        frames followed by black ones (cut to `T` frames).
+    """
+    own = predict_clip(model, clip_a, query_times, frame_dt)
+    swapped = swap_clips(model, clip_a, clip_b, query_times, frame_dt)
+    b_row = np.zeros_like(own)
+    shown = min(len(own), model.num_context)
+    b_row[:shown] = clip_b[:shown]
+    return np.stack([own, swapped, b_row])
+
+
 def swap_clips(model, clip_a, clip_b, query_times, frame_dt=0.1):
     """A's motion drawn with B's appearance, `(T, H, W, C)`."""
     inputs_a = model_inputs(model, clip_a, query_times, frame_dt)
