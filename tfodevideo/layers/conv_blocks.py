@@ -7,16 +7,21 @@ bilinear 2x upsampling then (conv 3x3, ReLU, batch norm) twice, and a final
 side must be divisible by `2 ** len(channels)`.
 """
 
+import math
+
 import keras
 from keras import layers
 
+from tfodevideo._checks import check_float
 from tfodevideo._checks import check_int
 
 
 def _conv_bn(filters, dtype):
     return [
         layers.Conv2D(filters, 3, padding="same", activation="relu", dtype=dtype),
-        layers.BatchNormalization(dtype=dtype),
+        # Statistics of the global batch under tf.distribute: every replica
+        # and worker then keeps the same moving averages.
+        layers.BatchNormalization(synchronized=True, dtype=dtype),
     ]
 
 
@@ -74,6 +79,12 @@ class ConvDecoder(layers.Layer):
             (the encoder's, reversed, by default `(256, 128, 64)`).
         from_map: if True the latent is already a map `(B, H/2^n, W/2^n, c)`;
             otherwise a vector `(B, D)` that a dense layer maps to one.
+        initial_mean: the pixel value the untrained decoder draws everywhere
+            (its output bias starts at the logit of it). Near the mean of
+            the data, dark for these videos: starting from mid-grey, the
+            first large steps saturate the sigmoid on whole regions, whose
+            gradient then vanishes (a ball auto-encoder with spatial
+            encoding stayed at 6x the black-frame error on three seeds).
         **kwargs: standard `keras.layers.Layer` arguments.
 
     Call arguments:
@@ -84,10 +95,14 @@ class ConvDecoder(layers.Layer):
     """
 
     def __init__(
-        self, image_size, out_channels=1, channels=(256, 128, 64), from_map=False, **kwargs
+        self, image_size, out_channels=1, channels=(256, 128, 64), from_map=False,
+        initial_mean=0.02, **kwargs
     ):
         super().__init__(**kwargs)
         self.from_map = bool(from_map)
+        self.initial_mean = check_float(
+            "initial_mean", initial_mean, minimum=1e-6, maximum=1 - 1e-6
+        )
         self.image_size = tuple(check_int("image_size", s, minimum=1) for s in image_size)
         self.out_channels = check_int("out_channels", out_channels, minimum=1)
         self.channels = tuple(check_int("channels", c, minimum=1) for c in channels)
@@ -105,7 +120,11 @@ class ConvDecoder(layers.Layer):
                 layers.UpSampling2D(2, interpolation="bilinear", dtype=dtype)
             )
             self.blocks += _conv_bn(filters, dtype) + _conv_bn(filters, dtype)
-        self.head = layers.Conv2D(out_channels, 1, activation="sigmoid", dtype=dtype)
+        logit = math.log(self.initial_mean / (1 - self.initial_mean))
+        self.head = layers.Conv2D(
+            out_channels, 1, activation="sigmoid", dtype=dtype,
+            bias_initializer=keras.initializers.Constant(logit),
+        )
 
     def call(self, latent, training=None):
         if not self.from_map:
@@ -126,4 +145,5 @@ class ConvDecoder(layers.Layer):
             "out_channels": self.out_channels,
             "channels": list(self.channels),
             "from_map": self.from_map,
+            "initial_mean": self.initial_mean,
         }
