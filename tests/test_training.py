@@ -60,13 +60,13 @@ def test_a_killed_run_resumes_from_its_last_epoch(tmp_path):
     args = ["train", "ball_latent_ode", "--quick", "--workdir", str(tmp_path),
             "--epochs", "3", "--steps-per-epoch", "4"]
     first = cli(*args)
-    backup = tmp_path / "backup"
+    metadata = tmp_path / "backup" / "training_metadata.json"
     deadline = time.time() + 240
     # Wait until one epoch is backed up, then kill without warning.
     while time.time() < deadline and first.poll() is None:
-        if backup.exists() and any(backup.iterdir()):
+        if metadata.exists():
             break
-        time.sleep(0.5)
+        time.sleep(0.2)
     assert first.poll() is None, first.communicate()[1][-2000:]
     first.send_signal(signal.SIGKILL)
     first.wait()
@@ -76,6 +76,22 @@ def test_a_killed_run_resumes_from_its_last_epoch(tmp_path):
     assert second.returncode == 0, err[-2000:]
     record = json.loads((tmp_path / "run.json").read_text())
     assert record["first_epoch"] >= 1 and record["epochs_run"] <= 2
+    # The resumed stream goes on with new clips instead of replaying the first.
+    batch = record["preset"]["batch_size"]
+    assert record["first_clip"] == record["first_epoch"] * 4 * batch
+
+
+def test_a_backup_cut_short_by_a_kill_restarts_the_run(tmp_path, capsys):
+    from tfodevideo.training.callbacks import SafeBackupAndRestore
+
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    (backup / "latest.weights.h5").write_bytes(b"\x89HDF\r\n half written")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    history = model.fit(np.ones((8, 2)), np.ones((8, 1)), epochs=2, verbose=0,
+                        callbacks=[SafeBackupAndRestore(str(backup))])
+    assert history.epoch == [0, 1] and "starting afresh" in capsys.readouterr().out
 
 
 def test_cli_user_errors(tmp_path):

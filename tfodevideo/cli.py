@@ -28,7 +28,21 @@ def _parse_overrides(pairs):
     return overrides
 
 
+def _split_cpu(replicas):
+    """Splits the CPU into `replicas` logical devices, before TF starts."""
+    import tensorflow as tf
+
+    if replicas < 1:
+        raise ValueError(f"`--cpu-replicas` must be at least 1. Received: {replicas}")
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * replicas
+    )
+
+
 def _train(args):
+    if args.cpu_replicas:
+        _split_cpu(args.cpu_replicas)
     from tfodevideo.training.train import train
 
     overrides = _parse_overrides(args.set)
@@ -42,8 +56,9 @@ def _train(args):
         overrides=overrides,
         overwrite=args.overwrite,
         verbose=1 if sys.stdout.isatty() else 2,
+        strategy=args.strategy,
     )
-    keys = ("model", "pictures", "epochs_run", "final_metrics", "wall_seconds")
+    keys = ("model", "pictures", "epochs_run", "replicas", "final_metrics", "wall_seconds")
     print(json.dumps({k: record[k] for k in keys if k in record}, indent=2))
     return 0
 
@@ -114,6 +129,16 @@ def _swap(args):
     return 0
 
 
+def _export(args):
+    from tfodevideo.export import export_model
+    from tfodevideo.training.evaluate import load_video_model
+
+    model = load_video_model(args.model)
+    result = export_model(model, args.name, args.base_dir, args.version, verify=args.verify)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
 def _presets(args):
     from tfodevideo.training.presets import PRESETS
 
@@ -133,6 +158,23 @@ def _preview(args):
     for name, reason in skipped.items():
         print(f"skipped {name}: {reason}")
     return 0
+
+
+def _add_export(commands):
+    export = commands.add_parser(
+        "export", help="write a TF Serving SavedModel (saved_models/NAME/VERSION)"
+    )
+    export.add_argument("model", help="a .keras file of a VideoODE or LatentODE")
+    export.add_argument("--name", required=True, help="the served model's name")
+    export.add_argument("--version", type=int, help="default: the next free number")
+    export.add_argument("--base-dir", default="saved_models",
+                        help="folder of served models (TF Serving's base path is BASE_DIR/NAME)")
+    export.add_argument(
+        "--verify", action="store_true",
+        help="check with saved_model_cli and a TensorFlow-only reload before the "
+        "version is put in place",
+    )
+    export.set_defaults(run=_export)
 
 
 def build_parser():
@@ -165,7 +207,7 @@ def build_parser():
     train.add_argument("--quick", action="store_true", help="the minutes-long variant")
     train.add_argument("--epochs", type=int)
     train.add_argument("--steps-per-epoch", type=int)
-    train.add_argument("--batch-size", type=int)
+    train.add_argument("--batch-size", type=int, help="clips per replica")
     train.add_argument("--workdir", help="run folder (default runs/PRESET)")
     train.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE",
@@ -173,6 +215,14 @@ def build_parser():
     )
     train.add_argument("--overwrite", action="store_true",
                        help="train anew over a finished run in the workdir")
+    train.add_argument(
+        "--strategy", default="default", choices=["default", "mirrored", "multi_worker"],
+        help="tf.distribute strategy; multi_worker reads the cluster from TF_CONFIG",
+    )
+    train.add_argument(
+        "--cpu-replicas", type=int, metavar="N",
+        help="split the CPU into N logical devices (to try mirrored without GPUs)",
+    )
     train.set_defaults(run=_train)
 
     evaluate = commands.add_parser(
@@ -209,6 +259,7 @@ def build_parser():
     swap.add_argument("--out", default="swap.png", help="output PNG")
     add_times(swap)
     swap.set_defaults(run=_swap)
+    _add_export(commands)
     return parser
 
 

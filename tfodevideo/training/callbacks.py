@@ -1,6 +1,7 @@
-"""Callbacks of a training run: frame images for TensorBoard, and a NaN stop."""
+"""Callbacks of a training run: frame images, a NaN stop, a kill-safe backup."""
 
 import math
+import os
 
 import keras
 import numpy as np
@@ -53,3 +54,27 @@ class StopOnNaN(keras.callbacks.Callback):
                 "or tighten the ODE tolerance, then run again."
             )
             self.model.stop_training = True
+
+
+class SafeBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """`BackupAndRestore` that survives a kill in the middle of a backup.
+
+    Keeps the previous backup beside the latest (Keras' `double_checkpoint`)
+    and falls back to it when the latest cannot be read. A run killed while
+    its very first backup was being written has nothing to fall back to; it
+    then starts afresh, having lost only the epoch in progress, instead of
+    failing on the half-written file at every restart.
+    """
+
+    def __init__(self, backup_dir):
+        super().__init__(backup_dir, double_checkpoint=True)
+
+    def on_train_begin(self, logs=None):
+        try:
+            super().on_train_begin(logs)
+        except OSError as error:
+            print(f"Unreadable backup in {self.backup_dir} ({error}); starting afresh.")
+            for path in (self._weights_path, self._training_metadata_path):
+                if os.path.exists(path):
+                    os.remove(path)
+            self.model._initial_epoch = 0

@@ -25,6 +25,7 @@ import tensorflow as tf
 
 import tfodevideo
 from tfodevideo import viz
+from tfodevideo._checks import check_choice
 from tfodevideo._frames import merge_time
 from tfodevideo.data.registry import make_dataset
 from tfodevideo.inference import write_prediction
@@ -33,8 +34,10 @@ from tfodevideo.metrics import FrameMetric
 from tfodevideo.models import ConvAutoEncoder
 from tfodevideo.models import LatentODE
 from tfodevideo.models import VideoODE
+from tfodevideo.training import distributed
 from tfodevideo.training import trajectories
 from tfodevideo.training.callbacks import FrameImages
+from tfodevideo.training.callbacks import SafeBackupAndRestore
 from tfodevideo.training.callbacks import StopOnNaN
 from tfodevideo.training.presets import resolve
 
@@ -47,13 +50,20 @@ def build_model(preset):
     return MODELS[preset.model](**preset.model_args)
 
 
-def make_data(preset):
-    """`(train, validation)` pipelines of a video or auto-encoder preset."""
+def make_data(preset, start_epoch=0, batch_size=None):
+    """`(train, validation)` pipelines of a video or auto-encoder preset.
+
+    The training stream of `start_epoch` begins at the clip that epoch would
+    have reached, so a resumed run sees new clips, not the first ones again.
+    `batch_size` (default: the preset's) is the global batch.
+    """
     common = dict(preset.data)
-    train = make_dataset(preset.dataset, preset.batch_size, **common)
+    batch_size = batch_size or preset.batch_size
+    start = start_epoch * preset.steps_per_epoch * batch_size
+    train = make_dataset(preset.dataset, batch_size, start=start, **common)
     validation = make_dataset(
-        preset.dataset, preset.batch_size, split="test",
-        num_clips=max(preset.validation_clips, preset.batch_size), **common
+        preset.dataset, batch_size, split="test",
+        num_clips=max(preset.validation_clips, batch_size), **common
     )
     if preset.kind == "autoencoder":
         # Single frames: every target frame of a clip is one training image.
@@ -90,7 +100,10 @@ def _versions():
     }
 
 
-def train(name, workdir, quick=False, overrides=None, overwrite=False, verbose=1):
+def train(
+    name, workdir, quick=False, overrides=None, overwrite=False, verbose=1,
+    strategy="default",
+):
     """Trains a preset and returns its run record (also saved as `run.json`).
 
     Args:
@@ -100,14 +113,18 @@ def train(name, workdir, quick=False, overrides=None, overwrite=False, verbose=1
         overrides: dict of preset overrides, e.g. `{"epochs": 3}`.
         overwrite: train again over a finished run in `workdir`.
         verbose: Keras progress-bar verbosity.
+        strategy: `"default"`, `"mirrored"` or `"multi_worker"` (see
+            `tfodevideo.training.distributed`); the preset's batch size is
+            per replica. Trajectory presets train on one device.
     """
     preset = resolve(name, quick, overrides)
+    check_choice("strategy", strategy, distributed.STRATEGIES)
     _check_workdir(workdir, overwrite)
     start = time.perf_counter()
     if preset.kind == "trajectory":
         record = _train_trajectory(preset, workdir)
     else:
-        record = _train_keras(preset, workdir, verbose)
+        record = _train_keras(preset, workdir, verbose, strategy)
     record.update(
         {
             "preset": dataclasses.asdict(preset),
@@ -117,13 +134,24 @@ def train(name, workdir, quick=False, overrides=None, overwrite=False, verbose=1
             "wall_seconds": round(time.perf_counter() - start, 1),
         }
     )
-    with open(os.path.join(workdir, RUN_RECORD), "w") as f:
+    # Beside the model: a non-chief worker writes in its own subfolder.
+    with open(os.path.join(os.path.dirname(record["model"]), RUN_RECORD), "w") as f:
         json.dump(record, f, indent=2, default=str)
     return record
 
 
-def _train_keras(preset, workdir, verbose):
-    train_data, validation = make_data(preset)
+def _backed_up_epoch(backup_dir):
+    """The epoch `BackupAndRestore` will resume at (0 for a new run)."""
+    path = os.path.join(backup_dir, "training_metadata.json")
+    try:
+        with open(path) as f:
+            return int(json.load(f).get("epoch", 0))
+    except (OSError, ValueError):  # No backup yet, or one cut short by a kill.
+        return 0
+
+
+def _compiled_model(preset):
+    """The preset's model, built and compiled in the current strategy scope."""
     model = build_model(preset)
     model.build(None)  # BackupAndRestore restores into built models only.
     schedule = keras.optimizers.schedules.ExponentialDecay(
@@ -131,10 +159,54 @@ def _train_keras(preset, workdir, verbose):
     )
     metrics = [FrameMetric("psnr"), FrameMetric("ssim")] if preset.kind == "video" else []
     model.compile(keras.optimizers.Adam(schedule), FrameLoss(**preset.loss), metrics=metrics)
+    return model
+
+
+def _train_keras(preset, workdir, verbose, strategy_name):
+    strategy = distributed.make_strategy(strategy_name)
+    multi_worker = strategy_name == "multi_worker"
+    out = distributed.worker_dir(workdir, strategy) if multi_worker else workdir
+    backup = os.path.join(out, "backup")
+    start_epoch = 0 if multi_worker else _backed_up_epoch(backup)
+    # `preset.batch_size` clips on every replica.
+    batch_size = distributed.replicated_batch_size(preset.batch_size, strategy)
+    train_data, validation = make_data(preset, start_epoch, batch_size)
+    with strategy.scope():
+        model = _compiled_model(preset)
+    if multi_worker:
+        history = distributed.fit_multi_worker(
+            model, model.optimizer, model.loss, strategy, train_data, preset.epochs,
+            preset.steps_per_epoch, validation, backup, verbose,
+        )
+        epochs = history.pop("epoch")
+        history = {key: values for key, values in history.items() if values}
+    else:
+        history = _fit(model, preset, train_data, validation, workdir, backup, verbose)
+        epochs = history.epoch
+        history = history.history
+    final = os.path.join(out, "model.keras")
+    model.save(final)
+    pictures = _picture_predictions(model, validation, out) if preset.kind == "video" else []
+    return {
+        "model": final,
+        "pictures": pictures,
+        "best_model": None if multi_worker else os.path.join(workdir, "best.keras"),
+        "epochs_run": len(epochs),
+        "first_epoch": epochs[0] if epochs else None,
+        "first_clip": start_epoch * preset.steps_per_epoch * batch_size,
+        "strategy": strategy_name,
+        "replicas": strategy.num_replicas_in_sync,
+        "global_batch_size": batch_size,
+        "final_metrics": {k: float(v[-1]) for k, v in history.items()},
+    }
+
+
+def _fit(model, preset, train_data, validation, workdir, backup, verbose):
+    """`model.fit` with the run's callbacks; returns its `History`."""
     best = os.path.join(workdir, "best.keras")
     nan_stop = StopOnNaN(best)
     callbacks = [
-        keras.callbacks.BackupAndRestore(os.path.join(workdir, "backup")),
+        SafeBackupAndRestore(backup),
         keras.callbacks.ModelCheckpoint(best, monitor="val_loss", save_best_only=True),
         keras.callbacks.TensorBoard(os.path.join(workdir, "logs")),
         nan_stop,
@@ -152,17 +224,7 @@ def _train_keras(preset, workdir, verbose):
     )
     if nan_stop.message:
         raise RuntimeError(nan_stop.message)
-    final = os.path.join(workdir, "model.keras")
-    model.save(final)
-    pictures = _picture_predictions(model, validation, workdir) if preset.kind == "video" else []
-    return {
-        "model": final,
-        "pictures": pictures,
-        "best_model": best,
-        "epochs_run": len(history.epoch),
-        "first_epoch": history.epoch[0] if history.epoch else None,
-        "final_metrics": {k: float(v[-1]) for k, v in history.history.items()},
-    }
+    return history
 
 
 def _picture_predictions(model, validation, workdir):
