@@ -139,6 +139,25 @@ def _export(args):
     return 0
 
 
+def _tune(args):
+    from tfodevideo.training.tuning import tune
+
+    result = tune(
+        args.preset, args.directory or f"tuning/{args.preset}", tuner=args.tuner,
+        max_trials=args.max_trials, quick=args.quick, overrides=_parse_overrides(args.set),
+        objective=args.objective, tune_learning_rate=args.tune_learning_rate,
+        tune_tolerance=args.tune_tolerance, tune_batch_size=args.tune_batch_size,
+    )
+    rows = result["rows"]
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    print("  ".join(columns))
+    for row in rows:
+        print("  ".join(f"{row.get(c):.4g}" if isinstance(row.get(c), float)
+                        else str(row.get(c)) for c in columns))
+    print(json.dumps({k: result[k] for k in ("summary", "best_model", "best")}, indent=2))
+    return 0
+
+
 def _presets(args):
     from tfodevideo.training.presets import PRESETS
 
@@ -175,6 +194,25 @@ def _add_export(commands):
         "version is put in place",
     )
     export.set_defaults(run=_export)
+
+
+def _add_tune(commands):
+    tune = commands.add_parser("tune", help="search a video preset's hyperparameters")
+    tune.add_argument("preset", help="a video preset from `tfodevideo presets`")
+    tune.add_argument("--tuner", default="random", choices=["random", "bayesian", "hyperband"])
+    tune.add_argument("--max-trials", type=int, default=10,
+                      help="trials (for hyperband: iterations of its brackets)")
+    tune.add_argument("--directory", help="search folder, resumed if it exists "
+                      "(default tuning/PRESET)")
+    tune.add_argument("--quick", action="store_true", help="the minutes-long variant")
+    tune.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                      help="override a preset field, as for train")
+    tune.add_argument("--objective", default="val_psnr",
+                      choices=["val_psnr", "val_ssim", "val_loss"])
+    tune.add_argument("--tune-learning-rate", action="store_true")
+    tune.add_argument("--tune-tolerance", action="store_true", help="search the ODE's rtol")
+    tune.add_argument("--tune-batch-size", action="store_true")
+    tune.set_defaults(run=_tune)
 
 
 def build_parser():
@@ -260,6 +298,7 @@ def build_parser():
     add_times(swap)
     swap.set_defaults(run=_swap)
     _add_export(commands)
+    _add_tune(commands)
     return parser
 
 
