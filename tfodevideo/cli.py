@@ -158,6 +158,20 @@ def _tune(args):
     return 0
 
 
+def _latents(args):
+    from tfodevideo.data.registry import TEST_SEED
+    from tfodevideo.data.registry import make_source
+    from tfodevideo.latents import write_latent_report
+    from tfodevideo.training.evaluate import load_video_model
+
+    model = load_video_model(args.model)
+    source = make_source(args.dataset, "test")
+    clips = source.generate(args.num_clips, seed=TEST_SEED)
+    report = write_latent_report(model, clips, source.frame_dt, args.out)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
 def _presets(args):
     from tfodevideo.training.presets import PRESETS
 
@@ -299,6 +313,14 @@ def build_parser():
     swap.set_defaults(run=_swap)
     _add_export(commands)
     _add_tune(commands)
+    latents = commands.add_parser(
+        "latents", help="PCA figures: latent against true positions, encoded against integrated"
+    )
+    latents.add_argument("model", help="a .keras file of a VideoODE or LatentODE")
+    latents.add_argument("--dataset", default="ball", help="data set of the clips (ball, mmnist1...)")
+    latents.add_argument("--num-clips", type=int, default=32)
+    latents.add_argument("--out", default="latents", help="output folder")
+    latents.set_defaults(run=_latents)
     return parser
 
 

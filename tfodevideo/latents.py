@@ -1,0 +1,205 @@
+"""Latent diagnostics: does the latent track the objects, and does the ODE follow the encoder?
+
+The report's figures 4, 5 and 7. For a batch of clips with known object
+positions:
+
+- the *integrated* path: the ODE's latent positions at every frame time,
+  started from the first input window;
+- the *encoded* path: the position the encoder reads from each sliding
+  window of input frames, placed at that window's anchor time.
+
+Both are projected on the two principal components of the integrated
+latents. `position_r2` says how much of the true coordinates a linear map of
+the latent explains on held-out clips (1 = the latent holds the position
+linearly); `path_gap` how far the encoded path lies from the integrated one,
+relative to the latent's spread (0 = the ODE moves exactly as the encoder
+reads).
+"""
+
+import json
+import os
+
+import numpy as np
+
+from tfodevideo._checks import check_int
+
+
+def latent_paths(model, frames, frame_dt):
+    """Integrated and encoded latent paths of whole clips.
+
+    Args:
+        model: a `VideoODE` or `LatentODE`.
+        frames: `(B, T, H, W, C)` clips of at least `num_context` frames.
+        frame_dt: time between frames.
+
+    Returns:
+        A dict of numpy arrays: `times` `(T,)`, `integrated` `(B, T, D)`,
+        `encoded_times` `(T - num_context + 1,)` and `encoded`
+        `(B, T - num_context + 1, D)`, with map latents flattened to `D`.
+    """
+    frames = np.asarray(frames, np.float32)
+    batch, steps = frames.shape[:2]
+    context = model.num_context
+    if steps < context:
+        raise ValueError(
+            f"`frames` must hold at least num_context={context} frames. Received: "
+            f"shape {frames.shape}"
+        )
+    times = np.arange(steps, dtype=np.float32) * frame_dt
+    offset = context - 1 if model.anchor_index == -1 else 0
+
+    def encode_window(start):
+        window_times = np.tile(times[start : start + context], (batch, 1))
+        state, _ = model.encode(frames[:, start : start + context], window_times, training=False)
+        return state, window_times
+
+    state, window_times = encode_window(0)
+    positions = model.integrate(state, times, window_times[:, model.anchor_index])
+    encoded = []
+    for start in range(steps - context + 1):
+        window_state, _ = encode_window(start)
+        encoded.append(_positions(window_state))
+    return {
+        "times": times,
+        "integrated": np.asarray(positions).reshape(batch, steps, -1),
+        "encoded_times": times[offset : offset + steps - context + 1],
+        "encoded": np.stack(encoded, axis=1).reshape(batch, len(encoded), -1),
+    }
+
+
+def _positions(state):
+    """The position half of a second-order state `[z, v]` (last axis)."""
+    state = np.asarray(state)
+    return state[..., : state.shape[-1] // 2]
+
+
+def pca(points, num_components=2):
+    """Principal axes of `(N, D)` points.
+
+    Returns:
+        `(mean (D,), components (k, D), explained variance ratio (k,))`.
+    """
+    points = np.asarray(points, np.float64)
+    mean = points.mean(axis=0)
+    _, singular, axes = np.linalg.svd(points - mean, full_matrices=False)
+    variance = singular**2
+    ratio = variance / max(variance.sum(), 1e-300)
+    return mean, axes[:num_components], ratio[:num_components]
+
+
+def position_r2(latents, coordinates, train_fraction=0.5):
+    """Held-out R^2 of a least-squares linear map from latents to coordinates.
+
+    Args:
+        latents: `(B, T, D)`.
+        coordinates: `(B, T, K)` true object coordinates.
+        train_fraction: share of the clips the map is fitted on; the rest
+            score it.
+
+    Returns:
+        R^2 over all coordinates of the held-out clips (can be negative).
+    """
+    latents = np.asarray(latents, np.float64)
+    coordinates = np.asarray(coordinates, np.float64)
+    split = max(1, min(len(latents) - 1, int(round(len(latents) * train_fraction))))
+
+    def design(x):
+        flat = x.reshape(-1, x.shape[-1])
+        return np.concatenate([flat, np.ones((len(flat), 1))], axis=1)
+
+    weights, *_ = np.linalg.lstsq(
+        design(latents[:split]), coordinates[:split].reshape(-1, coordinates.shape[-1]),
+        rcond=None,
+    )
+    truth = coordinates[split:].reshape(-1, coordinates.shape[-1])
+    residual = np.sum((design(latents[split:]) @ weights - truth) ** 2)
+    total = np.sum((truth - truth.mean(axis=0)) ** 2)
+    return float(1.0 - residual / max(total, 1e-300))
+
+
+def path_gap(paths):
+    """Mean distance between the encoded and integrated paths at the same
+    times, divided by the integrated latents' standard deviation."""
+    times = paths["times"]
+    index = np.searchsorted(times, paths["encoded_times"])
+    integrated = paths["integrated"][:, index]
+    distance = np.linalg.norm(paths["encoded"] - integrated, axis=-1).mean()
+    spread = np.sqrt(paths["integrated"].reshape(-1, integrated.shape[-1]).var(0).sum())
+    return float(distance / max(spread, 1e-12))
+
+
+def write_latent_report(model, clips, frame_dt, out, num_shown=4):
+    """Writes `latent_vs_true.png`, `encoded_vs_integrated.png`, `latents.json`.
+
+    Args:
+        model: a `VideoODE` or `LatentODE`.
+        clips: dict with `frames` `(B, T, H, W, C)` and `positions`
+            `(B, T, ...)` true object coordinates (of any trailing shape).
+        frame_dt: time between frames.
+        out: output folder.
+        num_shown: clips drawn in the figures.
+
+    Returns:
+        The dict written to `latents.json`.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    num_shown = check_int("num_shown", num_shown, minimum=1)
+    os.makedirs(out, exist_ok=True)
+    paths = latent_paths(model, clips["frames"], frame_dt)
+    coordinates = np.asarray(clips["positions"], np.float64)
+    coordinates = coordinates.reshape(*coordinates.shape[:2], -1)
+    mean, axes, ratio = pca(paths["integrated"].reshape(-1, paths["integrated"].shape[-1]))
+    project = lambda x: (x - mean) @ axes.T  # noqa: E731
+    integrated, encoded = project(paths["integrated"]), project(paths["encoded"])
+    if integrated.shape[-1] < 2:  # A 1-D latent: draw it against zeros.
+        integrated = np.pad(integrated, [(0, 0), (0, 0), (0, 1)])
+        encoded = np.pad(encoded, [(0, 0), (0, 0), (0, 1)])
+    shown = range(min(num_shown, len(integrated)))
+
+    figure, (left, middle, right) = plt.subplots(1, 3, figsize=(13, 4))
+    for i in shown:
+        left.plot(coordinates[i, :, 0], coordinates[i, :, 1], ".-", label=f"clip {i}")
+        middle.plot(integrated[i, :, 0], integrated[i, :, 1], ".-")
+    left.set(title="true position (first object)", xlabel="x (px)", ylabel="y (px)")
+    left.invert_yaxis()
+    left.legend(fontsize="small")
+    middle.set(title=f"latent, PCA ({ratio.sum():.0%} of variance)", xlabel="PC 1", ylabel="PC 2")
+    right.scatter(coordinates[..., 0].ravel(), integrated[..., 0].ravel(), s=3, label="PC 1 vs x")
+    right.scatter(coordinates[..., 1].ravel(), integrated[..., 1].ravel(), s=3, label="PC 2 vs y")
+    right.set(title="latent against true coordinates", xlabel="pixels", ylabel="PC value")
+    right.legend(fontsize="small")
+    figure.tight_layout()
+    first = os.path.join(out, "latent_vs_true.png")
+    figure.savefig(first, dpi=100)
+    plt.close(figure)
+
+    figure, axis = plt.subplots(figsize=(5.5, 5))
+    for i in shown:
+        (line,) = axis.plot(integrated[i, :, 0], integrated[i, :, 1], "-", lw=1.5)
+        axis.plot(encoded[i, :, 0], encoded[i, :, 1], "o", ms=4, mfc="none",
+                  color=line.get_color())
+    axis.set(title="integrated (lines) and encoded (circles) latent paths",
+             xlabel="PC 1", ylabel="PC 2")
+    figure.tight_layout()
+    second = os.path.join(out, "encoded_vs_integrated.png")
+    figure.savefig(second, dpi=100)
+    plt.close(figure)
+
+    report = {
+        "num_clips": int(len(paths["integrated"])),
+        "latent_dim": int(paths["integrated"].shape[-1]),
+        "pca_explained_variance": [float(r) for r in ratio],
+        "position_r2_integrated": position_r2(paths["integrated"], coordinates),
+        "position_r2_encoded": position_r2(
+            paths["encoded"], coordinates[:, np.searchsorted(paths["times"], paths["encoded_times"])]
+        ),
+        "path_gap": path_gap(paths),
+        "figures": [first, second],
+    }
+    with open(os.path.join(out, "latents.json"), "w") as f:
+        json.dump(report, f, indent=2)
+    return report
