@@ -103,7 +103,7 @@ PRESETS = {
             "ball",
             {"num_context": 2, "num_target": 18},
             "ConvAutoEncoder",
-            {"latent_dim": 2, "latent_l2": 1e-3, "encoder_channels": [32, 64]},
+            {"latent_dim": 8, "latent_l2": 0.0, "encoder_channels": [32, 64]},
             batch_size=8,
             quick={"epochs": 2, "steps_per_epoch": 10, "model.encoder_channels": [8, 16]},
         ),
