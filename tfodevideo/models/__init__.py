@@ -1,8 +1,9 @@
 """Models wired from tfodevideo layers."""
 
 from tfodevideo.models.autoencoder import ConvAutoEncoder as ConvAutoEncoder
+from tfodevideo.models.convlstm import ConvLSTMBaseline as ConvLSTMBaseline
 from tfodevideo.models.latent_ode import LatentODE as LatentODE
 from tfodevideo.models.trajectory import trajectory_model as trajectory_model
 from tfodevideo.models.video import VideoODE as VideoODE
 
-__all__ = ["ConvAutoEncoder", "LatentODE", "VideoODE", "trajectory_model"]
+__all__ = ["ConvAutoEncoder", "ConvLSTMBaseline", "LatentODE", "VideoODE", "trajectory_model"]
