@@ -1,5 +1,9 @@
 """SavedModel export: layout, signatures, TensorFlow-only reload, bad requests."""
 
+import contextlib
+import importlib.util
+import io
+import json
 import os
 import subprocess
 import sys
@@ -14,6 +18,7 @@ from tfodevideo.export import export_model
 from tfodevideo.models import LatentODE
 from tfodevideo.models import VideoODE
 
+SCRIPT = os.path.join(os.path.dirname(__file__), "..", "scripts", "serving_request.py")
 TINY = dict(image_size=(16, 16), encoder_channels=(4, 8), field_units=8)
 
 
@@ -110,3 +115,19 @@ def test_cli_exports_a_latent_ode_and_saved_model_cli_lists_it(tmp_path):
     )
     assert "signature_def['serving_default']" in shown.stdout
     assert "swap_appearance" not in shown.stdout  # No appearance vector to swap.
+
+    # The REST body written by the script answers through the signature.
+    clip = np.random.default_rng(0).uniform(size=(5, 16, 16, 1)).astype("float32")
+    np.save(tmp_path / "clip.npy", clip)
+    spec = importlib.util.spec_from_file_location("serving_request", SCRIPT)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        script.main([str(tmp_path / "latent.keras"), str(tmp_path / "clip.npy"),
+                     "--times", "0.2,0.35,0.5"])
+    body = json.loads(out.getvalue())
+    served = tf.saved_model.load(str(tmp_path / "served" / "latent" / "1"))
+    answer = served.signatures[body["signature_name"]](
+        **{k: tf.constant(v, tf.float32) for k, v in body["inputs"].items()}
+    )
+    assert answer["frames"].shape == (1, 3, 16, 16, 1)
