@@ -1,0 +1,190 @@
+"""How fast the models train and predict, where the time goes, and how far from the limit.
+
+For every video preset at full size (and the ConvLSTM baseline, 10 -> 10):
+
+- training throughput (sequences/s) of `train_on_batch` on batches already
+  in memory (the pipeline's own speed is `benchmarks.data_throughput`);
+- inference throughput (predicted frames/s) at batch 1 and 32, and the
+  latency of one prediction at batch 1;
+- for the ODE models, the split of one batch-32 prediction into encoder, ODE
+  solve (with its field evaluations) and decoder;
+- FLOPs per predicted sequence, counted by TensorFlow's profiler on the
+  encoder, decoder and one field evaluation (times the evaluations the
+  solver made), divided by the measured time, as a fraction of this
+  machine's float32 matmul peak measured in the same run;
+- the cost of predicting 18, 100 and 1000 frames over the same time span.
+
+    python -m benchmarks.speed [--json speed.json]
+    python -m benchmarks.speed --small     # tiny models, a quick check (tests)
+"""
+
+import argparse
+import sys
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+from tensorflow.python.profiler import model_analyzer
+from tensorflow.python.profiler import option_builder
+
+from benchmarks import common
+from tfodevideo.data.registry import make_dataset
+from tfodevideo.losses import FrameLoss
+from tfodevideo.models import ConvLSTMBaseline
+from tfodevideo.training.presets import resolve
+from tfodevideo.training.train import build_model
+
+PRESETS = ("ball_latent_ode", "mmnist1_2to18", "mmnist2_10to10", "mmnist2_2to18")
+SMALL = {"model.encoder_channels": [4, 8], "model.field_units": 16, "model.dynamics_dim": 4}
+
+
+def median_seconds(fn, repeats, warmup=1):
+    """Median wall time of `fn()` over `repeats` runs after `warmup` runs."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def matmul_peak(size=2048, repeats=10):
+    """This machine's float32 matmul rate (FLOP/s) on `size x size` matrices."""
+    a = tf.random.normal([size, size])
+    b = tf.random.normal([size, size])
+    product = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
+    return 2.0 * size**3 / median_seconds(lambda: product().numpy(), repeats, warmup=2)
+
+
+def graph_flops(fn, *specs):
+    """Float operations of one call of `fn` on fully defined `specs`."""
+    concrete = tf.function(fn).get_concrete_function(*specs)
+    options = option_builder.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
+    return int(model_analyzer.profile(concrete.graph, options=options).total_float_ops)
+
+
+def _spec(x):
+    return tf.TensorSpec(x.shape, x.dtype)
+
+
+def _batch(preset, batch_size, num_target=None):
+    data = dict(preset.data)
+    if num_target:
+        data["num_target"] = num_target
+    dataset = make_dataset(preset.dataset, batch_size, split="test", num_clips=batch_size, **data)
+    return next(iter(dataset))
+
+
+def ode_split(model, inputs):
+    """Seconds of encoder, ODE and decoder for one prediction, and its FLOPs."""
+    frames = tf.convert_to_tensor(inputs["frames"])
+    input_times, query_times = inputs["input_times"], inputs["query_times"]
+    anchor = input_times[:, model.anchor_index]
+    encode = tf.function(lambda f, t: model.encode(f, t, training=False))
+    state, appearance = encode(frames, input_times)
+    integrate = tf.function(lambda s, q, a: model.integrate(s, q, a))
+    positions = integrate(state, query_times, anchor)
+    decode = tf.function(lambda p, a: model.decode(p, a, training=False))
+    model.ode.nfe_tracker.reset_state()
+    integrate(state, query_times, anchor)
+    nfe = float(model.ode.nfe_tracker.result())
+    field = model.ode.vector_field
+    flops = {
+        "encoder": graph_flops(lambda f, t: model.encode(f, t, training=False),
+                               _spec(frames), _spec(input_times)),
+        "decoder": graph_flops(lambda p, a: model.decode(p, a, training=False),
+                               _spec(positions), _spec(appearance)),
+        "field_evaluation": graph_flops(lambda y: field(tf.constant(0.0), y), _spec(state)),
+    }
+    flops["ode"] = int(flops["field_evaluation"] * nfe)
+    seconds = {
+        "encoder": median_seconds(lambda: encode(frames, input_times)[0].numpy(), 3),
+        "ode": median_seconds(lambda: integrate(state, query_times, anchor).numpy(), 3),
+        "decoder": median_seconds(lambda: decode(positions, appearance).numpy(), 3),
+    }
+    return seconds, flops, nfe
+
+
+def bench_model(name, model, preset, peak, small):
+    """All figures of one model."""
+    batch = 4 if small else 32
+    repeats = 2 if small else 5
+    row = {"model": name, "params": int(model.count_params())}
+    inputs, targets = _batch(preset, preset.batch_size)
+    model.compile(keras.optimizers.Adam(1e-3), FrameLoss(**preset.loss))
+    step = lambda: model.train_on_batch(inputs, targets)  # noqa: E731
+    row["train_sequences_per_s"] = preset.batch_size / median_seconds(step, repeats)
+    predict = tf.function(lambda x: model(x, training=False))
+    for size in (1, batch):
+        one, _ = _batch(preset, size)
+        frames = one["query_times"].shape[-1] * size
+        seconds = median_seconds(lambda: predict(one).numpy(), repeats)
+        row[f"predict_frames_per_s_batch{size}"] = frames / seconds
+        if size == 1:
+            row["latency_ms_batch1"] = 1000 * seconds
+    inputs, _ = _batch(preset, batch)
+    if hasattr(model, "ode"):
+        seconds, flops, nfe = ode_split(model, inputs)
+        total_seconds = median_seconds(lambda: predict(inputs).numpy(), repeats)
+        total_flops = flops["encoder"] + flops["ode"] + flops["decoder"]
+        row.update({
+            "split_seconds": seconds,
+            "ode_nfe": nfe,
+            "flops_per_sequence": total_flops / batch,
+            "achieved_flops_per_s": total_flops / total_seconds,
+            "fraction_of_matmul_peak": total_flops / total_seconds / peak,
+        })
+        row["scaling"] = scaling(model, inputs, small)
+    return row
+
+
+def scaling(model, inputs, small):
+    """Seconds of the ODE and the decoder for 18, 100 and 1000 frames, same span."""
+    state, appearance = model.encode(inputs["frames"], inputs["input_times"], training=False)
+    anchor = inputs["input_times"][:, model.anchor_index]
+    start = float(anchor[0])
+    integrate = tf.function(lambda s, q, a: model.integrate(s, q, a))
+    decode = tf.function(lambda p, a: model.decode(p, a, training=False))
+    rows = []
+    for count in (18, 100) if small else (18, 100, 1000):
+        query = start + tf.linspace(0.1, 1.8, count)
+        positions = integrate(state[:1], query, anchor[:1])
+        rows.append({
+            "frames": count,
+            "ode_seconds": median_seconds(lambda: integrate(state[:1], query, anchor[:1]).numpy(), 3),
+            "decoder_seconds": median_seconds(lambda: decode(positions, appearance[:1]).numpy(), 3),
+        })
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", action="store_true", help="tiny models, quick check")
+    parser.add_argument("--json", help="write the result here")
+    args = parser.parse_args(argv)
+    keras.utils.set_random_seed(0)
+    peak = matmul_peak(512 if args.small else 2048)
+    rows = []
+    names = PRESETS[:1] if args.small else PRESETS
+    for name in names:
+        preset = resolve(name, quick=args.small, overrides=SMALL if args.small else None)
+        model = build_model(preset)
+        model.build(None)
+        rows.append(bench_model(name, model, preset, peak, args.small))
+        print(rows[-1], flush=True)
+    preset = resolve("mmnist2_10to10", quick=args.small)
+    convlstm = ConvLSTMBaseline(num_context=10, filters=(8,) if args.small else (64, 64))
+    convlstm.build(None)
+    rows.append(bench_model("convlstm_10to10", convlstm, preset, peak, args.small))
+    print(rows[-1], flush=True)
+    result = {**common.machine(), "matmul_peak_flops_per_s": peak, "rows": rows}
+    common.save(result, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
