@@ -74,7 +74,9 @@ def test_bad_requests_fail_with_our_message(model, exported):
     backwards = dict(request, query_times=tf.constant([0.5, 0.4, 0.6, 0.7]))
     with pytest.raises(tf.errors.InvalidArgumentError, match="strictly increasing"):
         served(**backwards)
-    for bad in ({"frames": request["frames"][0]}, {"input_times": request["input_times"][0]}):
+    twice = tf.concat([request["input_times"]] * 2, 0)  # Batch 2 against frames' 1.
+    for bad in ({"frames": request["frames"][0]}, {"input_times": request["input_times"][0]},
+                {"input_times": twice}):
         with pytest.raises(tf.errors.InvalidArgumentError, match="must be \\(batch, 2"):
             served(**dict(request, **bad))
 

@@ -55,24 +55,43 @@ def _specs(model, prefix=""):
     ]
 
 
+def _padded_shape(tensor, rank):
+    """`tf.shape(tensor)` cut or zero-padded to `rank` entries: safe to index
+    whatever the request's rank (no branch: conds run captured slices)."""
+    return tf.concat([tf.shape(tensor), tf.zeros([rank], tf.int32)], 0)[:rank]
+
+
+def _has_shape(tensor, expected):
+    """A scalar bool: `tensor` has `len(expected)` axes, each as given (None: any)."""
+    shape = _padded_shape(tensor, len(expected))
+    checks = [tf.equal(tf.rank(tensor), len(expected))]
+    checks += [tf.equal(shape[i], size) for i, size in enumerate(expected) if size]
+    return tf.reduce_all(tf.stack(checks))
+
+
 def _check_request(model, frames, input_times, query_times, prefix=""):
     """Graph assertions on shapes: a bad request gets our message.
 
     A server does not hold a request to the signature's shapes, and the
-    model's own checks ran on the traced (correct) shapes only.
+    model's own checks ran on the traced (correct) shapes only. Returns the
+    tensors made to wait for the check: otherwise another op may meet the
+    bad shape first and fail with TensorFlow's own message.
     """
     context, (height, width), channels = model.num_context, model.image_size, model.channels
-    tf.debugging.assert_shapes(
-        [
-            (frames, ("B", context, height, width, channels)),
-            (input_times, ("B", context)),
-            (query_times, ("T",)),
-        ],
-        message=(
-            f"`{prefix}frames` must be (batch, {context}, {height}, {width}, {channels}), "
-            f"`{prefix}input_times` (batch, {context}) and `query_times` (T,)."
-        ),
-    )
+    valid = tf.reduce_all(tf.stack([
+        _has_shape(frames, (None, context, height, width, channels)),
+        _has_shape(input_times, (None, context)),
+        _has_shape(query_times, (None,)),
+    ]))
+    same_batch = tf.equal(_padded_shape(frames, 1)[0], _padded_shape(input_times, 1)[0])
+    valid = tf.logical_and(valid, same_batch)
+    check = tf.debugging.Assert(valid, [
+        f"`{prefix}frames` must be (batch, {context}, {height}, {width}, {channels}), "
+        f"`{prefix}input_times` (batch, {context}) and `query_times` (T,). Received "
+        "shapes:", tf.shape(frames), tf.shape(input_times), tf.shape(query_times),
+    ])
+    with tf.control_dependencies([check]):
+        return tf.identity(frames), tf.identity(input_times), tf.identity(query_times)
 
 
 def _serving_functions(model):
@@ -80,7 +99,9 @@ def _serving_functions(model):
     query = tf.TensorSpec([None], tf.float32, "query_times")
 
     def serve(frames, input_times, query_times):
-        _check_request(model, frames, input_times, query_times)
+        frames, input_times, query_times = _check_request(
+            model, frames, input_times, query_times
+        )
         inputs = {"frames": frames, "input_times": input_times, "query_times": query_times}
         frames, input_times, query_times = model._prepare(inputs)
         state, appearance = model.encode(frames, input_times, training=False)
@@ -91,8 +112,10 @@ def _serving_functions(model):
         }
 
     def swap(frames, input_times, appearance_frames, appearance_input_times, query_times):
-        _check_request(model, frames, input_times, query_times)
-        _check_request(
+        frames, input_times, query_times = _check_request(
+            model, frames, input_times, query_times
+        )
+        appearance_frames, appearance_input_times, query_times = _check_request(
             model, appearance_frames, appearance_input_times, query_times, "appearance_"
         )
         predicted = model.swap_appearance(
