@@ -3,7 +3,9 @@
 import json
 import os
 import platform
+import time
 
+import numpy as np
 import tensorflow as tf
 
 
@@ -21,3 +23,16 @@ def save(result, path):
     if path:
         with open(path, "w") as f:
             json.dump(result, f, indent=2)
+
+
+def median_seconds(fn, repeats, warmup=1):
+    """Median wall time of `fn()` over `repeats` runs after `warmup` runs
+    (the first of which traces any `tf.function`)."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))

@@ -13,10 +13,8 @@ the adjoint's evaluations in the backward pass are counted too.
 
 import argparse
 import sys
-import time
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from benchmarks import common
@@ -38,16 +36,6 @@ class CountingField(keras.layers.Layer):
     def call(self, t, y):
         self.count.assign_add(1)
         return self.field(t, y)
-
-
-def _median_seconds(fn, repeats):
-    fn()  # Trace and warm up.
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def measure(method, rtol, num_times, knots, state_size, batch, units, repeats):
@@ -83,7 +71,7 @@ def measure(method, rtol, num_times, knots, state_size, batch, units, repeats):
         counter.count.assign(0)
         fn()
         result[f"{name}_nfe"] = int(counter.count.numpy())
-        result[f"{name}_ms"] = round(1e3 * _median_seconds(fn, repeats), 2)
+        result[f"{name}_ms"] = round(1e3 * common.median_seconds(fn, repeats), 2)
     return result
 
 

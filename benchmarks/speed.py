@@ -20,10 +20,8 @@ For every video preset at full size (and the ConvLSTM baseline, 10 -> 10):
 
 import argparse
 import sys
-import time
 
 import keras
-import numpy as np
 import tensorflow as tf
 from tensorflow.python.profiler import model_analyzer
 from tensorflow.python.profiler import option_builder
@@ -39,24 +37,12 @@ PRESETS = ("ball_latent_ode", "mmnist1_2to18", "mmnist2_10to10", "mmnist2_2to18"
 SMALL = {"model.encoder_channels": [4, 8], "model.field_units": 16, "model.dynamics_dim": 4}
 
 
-def median_seconds(fn, repeats, warmup=1):
-    """Median wall time of `fn()` over `repeats` runs after `warmup` runs."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
 def matmul_peak(size=2048, repeats=10):
     """This machine's float32 matmul rate (FLOP/s) on `size x size` matrices."""
     a = tf.random.normal([size, size])
     b = tf.random.normal([size, size])
     product = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
-    return 2.0 * size**3 / median_seconds(lambda: product().numpy(), repeats, warmup=2)
+    return 2.0 * size**3 / common.median_seconds(lambda: product().numpy(), repeats, warmup=2)
 
 
 def graph_flops(fn, *specs):
@@ -102,9 +88,9 @@ def ode_split(model, inputs):
     }
     flops["ode"] = int(flops["field_evaluation"] * nfe)
     seconds = {
-        "encoder": median_seconds(lambda: encode(frames, input_times)[0].numpy(), 3),
-        "ode": median_seconds(lambda: integrate(state, query_times, anchor).numpy(), 3),
-        "decoder": median_seconds(lambda: decode(positions, appearance).numpy(), 3),
+        "encoder": common.median_seconds(lambda: encode(frames, input_times)[0].numpy(), 3),
+        "ode": common.median_seconds(lambda: integrate(state, query_times, anchor).numpy(), 3),
+        "decoder": common.median_seconds(lambda: decode(positions, appearance).numpy(), 3),
     }
     return seconds, flops, nfe
 
@@ -117,19 +103,19 @@ def bench_model(name, model, preset, peak, small):
     inputs, targets = _batch(preset, preset.batch_size)
     model.compile(keras.optimizers.Adam(1e-3), FrameLoss(**preset.loss))
     step = lambda: model.train_on_batch(inputs, targets)  # noqa: E731
-    row["train_sequences_per_s"] = preset.batch_size / median_seconds(step, repeats)
+    row["train_sequences_per_s"] = preset.batch_size / common.median_seconds(step, repeats)
     predict = tf.function(lambda x: model(x, training=False))
     for size in (1, batch):
         one, _ = _batch(preset, size)
         frames = one["query_times"].shape[-1] * size
-        seconds = median_seconds(lambda: predict(one).numpy(), repeats)
+        seconds = common.median_seconds(lambda: predict(one).numpy(), repeats)
         row[f"predict_frames_per_s_batch{size}"] = frames / seconds
         if size == 1:
             row["latency_ms_batch1"] = 1000 * seconds
     inputs, _ = _batch(preset, batch)
     if hasattr(model, "ode"):
         seconds, flops, nfe = ode_split(model, inputs)
-        total_seconds = median_seconds(lambda: predict(inputs).numpy(), repeats)
+        total_seconds = common.median_seconds(lambda: predict(inputs).numpy(), repeats)
         total_flops = flops["encoder"] + flops["ode"] + flops["decoder"]
         row.update({
             "split_seconds": seconds,
@@ -155,8 +141,8 @@ def scaling(model, inputs, small):
         positions = integrate(state[:1], query, anchor[:1])
         rows.append({
             "frames": count,
-            "ode_seconds": median_seconds(lambda: integrate(state[:1], query, anchor[:1]).numpy(), 3),
-            "decoder_seconds": median_seconds(lambda: decode(positions, appearance[:1]).numpy(), 3),
+            "ode_seconds": common.median_seconds(lambda: integrate(state[:1], query, anchor[:1]).numpy(), 3),
+            "decoder_seconds": common.median_seconds(lambda: decode(positions, appearance[:1]).numpy(), 3),
         })
     return rows
 

@@ -8,6 +8,19 @@ error from deep inside a graph.
 import numbers
 
 
+def check_image_size(image_size):
+    """`image_size` as an `(H, W)` tuple of positive ints; an int means square."""
+    if isinstance(image_size, numbers.Integral) and not isinstance(image_size, bool):
+        image_size = (image_size, image_size)
+    try:
+        sizes = tuple(image_size)
+    except TypeError:
+        sizes = ()
+    if len(sizes) != 2:
+        raise ValueError(f"`image_size` must be (H, W) or an int. Received: {image_size!r}")
+    return tuple(check_int("image_size", size, minimum=1) for size in sizes)
+
+
 def check_int(name, value, minimum=None, maximum=None):
     """Checks that `value` is an integer in `[minimum, maximum]` and returns it."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):

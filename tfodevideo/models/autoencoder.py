@@ -7,6 +7,7 @@ from keras import layers
 from tfodevideo import losses
 from tfodevideo._frames import unit_frames
 from tfodevideo._checks import check_float
+from tfodevideo._checks import check_image_size
 from tfodevideo._checks import check_int
 from tfodevideo.layers.conv_blocks import ConvDecoder
 from tfodevideo.layers.conv_blocks import ConvEncoder
@@ -52,9 +53,7 @@ class ConvAutoEncoder(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if isinstance(image_size, int):
-            image_size = (image_size, image_size)
-        self.image_size = tuple(check_int("image_size", s, minimum=1) for s in image_size)
+        self.image_size = check_image_size(image_size)
         self.channels = check_int("channels", channels, minimum=1)
         self.latent_dim = check_int("latent_dim", latent_dim, minimum=1)
         self.encoder_channels = tuple(encoder_channels)

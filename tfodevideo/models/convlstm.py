@@ -12,6 +12,7 @@ import keras
 import tensorflow as tf
 from keras import layers
 
+from tfodevideo._checks import check_image_size
 from tfodevideo._checks import check_int
 from tfodevideo._frames import unit_frames
 
@@ -54,9 +55,7 @@ class ConvLSTMBaseline(keras.Model):
         kernel_size=3, patch=4, **kwargs,
     ):
         super().__init__(**kwargs)
-        if isinstance(image_size, int):
-            image_size = (image_size, image_size)
-        self.image_size = tuple(check_int("image_size", s, minimum=1) for s in image_size)
+        self.image_size = check_image_size(image_size)
         self.channels = check_int("channels", channels, minimum=1)
         self.num_context = check_int("num_context", num_context, minimum=1)
         self.filters = tuple(check_int("filters", f, minimum=1) for f in filters)

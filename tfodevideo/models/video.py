@@ -8,6 +8,7 @@ from tfodevideo import losses
 from tfodevideo._frames import unit_frames
 from tfodevideo._checks import check_choice
 from tfodevideo._checks import check_float
+from tfodevideo._checks import check_image_size
 from tfodevideo._checks import check_int
 from tfodevideo.layers import ConvField
 from tfodevideo.layers import MLPField
@@ -95,9 +96,7 @@ class VideoODE(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if isinstance(image_size, int):
-            image_size = (image_size, image_size)
-        self.image_size = tuple(check_int("image_size", s, minimum=1) for s in image_size)
+        self.image_size = check_image_size(image_size)
         self.channels = check_int("channels", channels, minimum=1)
         self.num_context = check_int("num_context", num_context, minimum=1)
         self.dynamics_dim = check_int("dynamics_dim", dynamics_dim, minimum=1)

@@ -17,7 +17,6 @@ worker 0 of two on one machine:
 import json
 import os
 
-import keras
 import tensorflow as tf
 
 from tfodevideo._checks import check_choice
