@@ -79,10 +79,11 @@ def fit_multi_worker(
 ):
     """`model.fit` for `MultiWorkerMirroredStrategy`, as a custom loop.
 
-    Build the model inside `strategy.scope()` before calling. Each replica's loss is its clips' loss summed and divided by
-    the global batch (`tf.nn.compute_average_loss`), plus the model's own
-    losses divided by the number of replicas, so the all-reduced gradient is
-    the single-device one.
+    Build the model inside `strategy.scope()` before calling. Each
+    replica's loss is its clips' loss summed and divided by the global batch
+    (`tf.nn.compute_average_loss`), plus the model's own losses divided by
+    the number of replicas, so the all-reduced gradient is the single-device
+    one.
 
     Args:
         model: a built Keras model.

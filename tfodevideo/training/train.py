@@ -150,8 +150,9 @@ def _backed_up_epoch(backup_dir):
         return 0
 
 
-def _compiled_model(preset):
-    """The preset's model, built and compiled in the current strategy scope."""
+def compiled_model(preset):
+    """The preset's model, built and compiled (in the current strategy scope)
+    with its loss, the report's Adam schedule and, for video, PSNR and SSIM."""
     model = build_model(preset)
     model.build(None)  # BackupAndRestore restores into built models only.
     schedule = keras.optimizers.schedules.ExponentialDecay(
@@ -172,7 +173,7 @@ def _train_keras(preset, workdir, verbose, strategy_name):
     batch_size = distributed.replicated_batch_size(preset.batch_size, strategy)
     train_data, validation = make_data(preset, start_epoch, batch_size)
     with strategy.scope():
-        model = _compiled_model(preset)
+        model = compiled_model(preset)
     if multi_worker:
         history = distributed.fit_multi_worker(
             model, model.optimizer, model.loss, strategy, train_data, preset.epochs,

@@ -15,15 +15,12 @@ import csv
 import dataclasses
 import os
 
-import keras
 import keras_tuner
 
 from tfodevideo._checks import check_choice
 from tfodevideo._checks import check_int
-from tfodevideo.losses import FrameLoss
-from tfodevideo.metrics import FrameMetric
 from tfodevideo.training.presets import resolve
-from tfodevideo.training.train import build_model
+from tfodevideo.training.train import compiled_model
 from tfodevideo.training.train import make_data
 
 TUNERS = ("random", "bayesian", "hyperband")
@@ -71,17 +68,9 @@ class PresetHyperModel(keras_tuner.HyperModel):
         learning_rate = preset.learning_rate
         if self.tune_learning_rate:
             learning_rate = hp.Float("learning_rate", 1e-4, 1e-2, sampling="log")
-        model = build_model(dataclasses.replace(preset, model_args=args))
-        model.build(None)
-        schedule = keras.optimizers.schedules.ExponentialDecay(
-            learning_rate, preset.decay_steps, preset.decay_rate, staircase=True
+        return compiled_model(
+            dataclasses.replace(preset, model_args=args, learning_rate=learning_rate)
         )
-        model.compile(
-            keras.optimizers.Adam(schedule),
-            FrameLoss(**preset.loss),
-            metrics=[FrameMetric("psnr"), FrameMetric("ssim")],
-        )
-        return model
 
     def fit(self, hp, model, *args, **kwargs):
         batch_size = self.preset.batch_size
