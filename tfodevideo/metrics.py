@@ -137,6 +137,9 @@ class FrameScores:
     Args:
         metrics: names from `FRAME_METRICS`; all of them by default.
 
+    Attributes:
+        count: sequences scored so far.
+
     Example:
 
     >>> scores = FrameScores(["psnr"])
@@ -150,7 +153,7 @@ class FrameScores:
         for name in self.metrics:
             check_choice("metrics", name, FRAME_METRICS)
         self._sums = {name: None for name in self.metrics}
-        self._count = 0
+        self.count = 0
 
     def update(self, y_true, y_pred):
         """Adds a batch of frames `(batch, T, H, W, C)`."""
@@ -166,13 +169,13 @@ class FrameScores:
                 )
             else:
                 self._sums[name] += column_sums
-        self._count += int(np.shape(y_true)[0])
+        self.count += int(np.shape(y_true)[0])
 
     def curves(self):
         """Mean of each metric per frame index: a dict of arrays `(T,)`."""
-        if not self._count:
+        if not self.count:
             raise ValueError("No frames were scored yet: call `update` first.")
-        return {name: total / self._count for name, total in self._sums.items()}
+        return {name: total / self.count for name, total in self._sums.items()}
 
     def summary(self):
         """Mean of each metric over all frames: a dict of floats."""

@@ -19,7 +19,6 @@ from tfodevideo.data.pipelines import array_dataset
 from tfodevideo.data.pipelines import video_dataset
 from tfodevideo.data.registry import TEST_SEED
 from tfodevideo.data.registry import make_source
-from tfodevideo.metrics import FRAME_METRICS
 from tfodevideo.metrics import FrameScores
 from tfodevideo.models import VideoODE
 
@@ -101,19 +100,18 @@ def evaluate(
     model = load_video_model(model_path)
     data, horizon = test_pipeline(model, test_set, horizon, num_sequences, batch_size,
                                   dataset, seed)
-    predictors = {"model": None, **baselines.BASELINES}
-    scores = {name: FrameScores() for name in predictors}
-    count = 0
-    for inputs, targets in data:
-        if tuple(targets.shape[2:]) != (*model.image_size, model.channels):
+    image_shape = (*model.image_size, model.channels)
+
+    def predict(inputs, num_target):
+        if tuple(inputs["frames"].shape[2:]) != image_shape:
             raise ValueError(
-                f"The model takes frames of {(*model.image_size, model.channels)}; "
-                f"the test set has {tuple(targets.shape[2:])}."
+                f"The model takes frames of {image_shape}; the test set has "
+                f"{tuple(inputs['frames'].shape[2:])}."
             )
-        scores["model"].update(targets, model(inputs, training=False))
-        for name, predictor in baselines.BASELINES.items():
-            scores[name].update(targets, predictor(inputs, horizon))
-        count += int(targets.shape[0])
+        return model(inputs, training=False)
+
+    scores = score_predictors({"model": predict, **baselines.BASELINES}, data)
+    count = scores["model"].count
     report = {
         "model_path": model_path,
         "test_set": test_set,
@@ -130,19 +128,47 @@ def evaluate(
     return report
 
 
+def score_predictors(predictors, data):
+    """Scores several predictors on the same frames, per frame index.
+
+    Args:
+        predictors: dict of name to a callable `(inputs, num_target) ->
+            frames`, e.g. `baselines.BASELINES` or a wrapped model.
+        data: batches of `(inputs, targets)` as the pipelines give them.
+
+    Returns:
+        A dict of name to `FrameScores`.
+    """
+    scores = {name: FrameScores() for name in predictors}
+    for inputs, targets in data:
+        for name, predictor in predictors.items():
+            scores[name].update(targets, predictor(inputs, int(targets.shape[1])))
+    return scores
+
+
 def write_report(report, out_dir):
     """Writes `evaluation.json`, `per_frame.csv` and `curves.png`."""
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "evaluation.json"), "w") as f:
         json.dump(report, f, indent=2)
-    metrics = list(FRAME_METRICS)
-    with open(os.path.join(out_dir, "per_frame.csv"), "w", newline="") as f:
+    write_per_frame_csv(report["curves"], os.path.join(out_dir, "per_frame.csv"))
+    plot_curves(report, os.path.join(out_dir, "curves.png"))
+
+
+def write_per_frame_csv(curves, path):
+    """One row per predictor and frame index; a column per metric.
+
+    Args:
+        curves: dict of predictor name to a dict of metric name to values
+            per frame index, as `FrameScores.curves()` gives them.
+    """
+    metrics = list(next(iter(curves.values())))
+    with open(path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["predictor", "frame"] + metrics)
-        for name, curves in report["curves"].items():
-            for index in range(report["horizon"]):
-                writer.writerow([name, index + 1] + [curves[m][index] for m in metrics])
-    plot_curves(report, os.path.join(out_dir, "curves.png"))
+        for name, values in curves.items():
+            for index in range(len(values[metrics[0]])):
+                writer.writerow([name, index + 1] + [values[m][index] for m in metrics])
 
 
 def plot_curves(report, path):
