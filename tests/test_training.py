@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 import pytest
 
+from tfodevideo.training.callbacks import TimeBudget
 from tfodevideo.training.presets import PRESETS
 from tfodevideo.training.presets import resolve
 from tfodevideo.training.train import train
@@ -122,3 +123,18 @@ def test_an_unwritable_workdir_is_a_clear_error(tmp_path):
     blocker.write_text("not a folder")
     with pytest.raises(ValueError, match="workdir"):
         train("ball_latent_ode", str(blocker / "run"), quick=True)
+
+
+def test_time_budget_stops_fit_once_spent():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile("adam", "mse")
+    slow = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: time.sleep(0.05))
+    budget = TimeBudget(0.5, log_every=2)
+    x, y = np.zeros((8, 4)), np.zeros((8, 1))
+    model.fit(x, y, batch_size=1, epochs=1000, callbacks=[slow, budget], verbose=0)
+    # At most 10 steps of 0.05 s fit in 0.5 s (fewer after tracing); the epochs
+    # asked for would take 8,000.
+    assert 2 <= budget.steps <= 40 and 0.5 <= budget.elapsed < 5
+    assert budget.history[-1][1] == budget.steps and budget.history[0][1] == 2
+    with pytest.raises(ValueError, match="seconds=0"):
+        TimeBudget(0)

@@ -1,7 +1,9 @@
-"""Callbacks of a training run: frame images, a NaN stop, a kill-safe backup."""
+"""Callbacks of a training run: frame images, a NaN stop, a kill-safe backup,
+a wall-clock budget."""
 
 import math
 import os
+import time
 
 import keras
 import numpy as np
@@ -78,3 +80,45 @@ class SafeBackupAndRestore(keras.callbacks.BackupAndRestore):
                 if os.path.exists(path):
                     os.remove(path)
             self.model._initial_epoch = 0
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training once a wall-clock budget is spent, at the end of a step.
+
+    The clock starts when training begins, so graph tracing counts against
+    the budget as it does for a user waiting on `fit`. Comparisons at equal
+    compute (`benchmarks.quality`) train every contestant with one.
+
+    Args:
+        seconds: the budget.
+        log_every: record `(seconds, step, loss)` every this many steps.
+
+    Attributes:
+        steps: training steps run.
+        seconds: the budget; `elapsed`: seconds actually used.
+        history: the recorded `(seconds, step, loss)` triples.
+    """
+
+    def __init__(self, seconds, log_every=50):
+        super().__init__()
+        if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds > 0):
+            raise ValueError(f"`seconds` must be a positive number. Received: seconds={seconds!r}")
+        self.seconds = float(seconds)
+        self.log_every = log_every
+        self.steps = 0
+        self.elapsed = 0.0
+        self.history = []
+        self._start = None
+
+    def on_train_begin(self, logs=None):
+        self._start = time.monotonic()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
+        self.elapsed = time.monotonic() - self._start
+        if self.steps % self.log_every == 0 or self.elapsed >= self.seconds:
+            loss = (logs or {}).get("loss")
+            loss = None if loss is None else float(np.asarray(loss))
+            self.history.append((round(self.elapsed, 2), self.steps, loss))
+        if self.elapsed >= self.seconds:
+            self.model.stop_training = True

@@ -150,10 +150,13 @@ def _backed_up_epoch(backup_dir):
         return 0
 
 
-def compiled_model(preset):
+def compiled_model(preset, model=None):
     """The preset's model, built and compiled (in the current strategy scope)
-    with its loss, the report's Adam schedule and, for video, PSNR and SSIM."""
-    model = build_model(preset)
+    with its loss, the report's Adam schedule and, for video, PSNR and SSIM.
+
+    `model` (default: `build_model(preset)`) is compiled instead when given,
+    e.g. a baseline to train exactly as the preset's model is trained."""
+    model = model or build_model(preset)
     model.build(None)  # BackupAndRestore restores into built models only.
     schedule = keras.optimizers.schedules.ExponentialDecay(
         preset.learning_rate, preset.decay_steps, preset.decay_rate, staircase=True
