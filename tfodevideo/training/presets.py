@@ -67,8 +67,21 @@ _TINY_VIDEO = {
     "validation_clips": 16,
 }
 
-def _disentangled(name, dataset, num_context, num_target, description):
-    """A `VideoODE` preset: the report's final model on one data set."""
+# The report's conv trunk (64/128/256 channels) costs about 2.4 GFLOP per
+# decoded 64x64 frame, so an hour of a 2-core CPU trains it for only a few
+# hundred steps. Halving every channel count twice cuts the convolutions'
+# FLOPs 16x (benchmarks/RESULTS.md has both speeds).
+_CPU_TRUNK = (16, 32, 64)
+
+
+def _disentangled(name, dataset, num_context, num_target, description, cpu=False):
+    """A `VideoODE` preset: the report's final model on one data set, or with
+    a conv trunk sized for CPU budgets (`cpu=True`, name ending in `_cpu`)."""
+    model_args = {"num_context": num_context, "dynamics_dim": 48, "appearance_dim": 64,
+                  "latent_l2": 1e-5}
+    if cpu:
+        name, description = f"{name}_cpu", f"{description}, 16/32/64-channel trunk for CPUs"
+        model_args["encoder_channels"] = list(_CPU_TRUNK)
     return Preset(
         name,
         f"disentangled model, {description}",
@@ -76,8 +89,7 @@ def _disentangled(name, dataset, num_context, num_target, description):
         dataset,
         {"num_context": num_context, "num_target": num_target},
         "VideoODE",
-        {"num_context": num_context, "dynamics_dim": 48, "appearance_dim": 64,
-         "latent_l2": 1e-5},
+        model_args,
         quick=_TINY_VIDEO,
     )
 
@@ -124,6 +136,10 @@ PRESETS = {
                       "two-digit Moving MNIST, 10 -> 10 (report 6.3, benchmark)"),
         _disentangled("mmnist2_2to18", "mmnist2", 2, 18,
                       "two-digit Moving MNIST, 2 -> 18 (report 6.3)"),
+        _disentangled("mmnist1_2to18", "mmnist1", 2, 18, "one-digit Moving MNIST, 2 -> 18",
+                      cpu=True),
+        _disentangled("mmnist2_10to10", "mmnist2", 10, 10,
+                      "two-digit Moving MNIST, 10 -> 10", cpu=True),
     )
 }
 
