@@ -109,22 +109,30 @@ def core_shares(count, cores=None):
 
 
 def train_contestants(setting, minutes, folder, small):
-    """Trains the learned contestants side by side, skipping finished ones."""
+    """Trains the learned contestants side by side, skipping finished ones.
+
+    Returns:
+        Each contestant's training record (`benchmarks.budget_training`).
+    """
     os.makedirs(folder, exist_ok=True)
-    todo = []
-    for name in CONTESTANTS:
-        record_path = os.path.join(folder, f"{name}.json")
-        if os.path.exists(record_path):
-            with open(record_path) as f:
-                record = json.load(f)
-            if record["budget_minutes"] != minutes or record["small"] != small:
-                raise ValueError(
-                    f"{record_path} was trained for {record['budget_minutes']} minutes "
-                    f"(small={record['small']}), not {minutes} (small={small}). Use a "
-                    "fresh --workdir to change the budget."
-                )
-            continue
-        todo.append(name)
+
+    def record_path(name):
+        return os.path.join(folder, f"{name}.json")
+
+    def read_record(name):
+        with open(record_path(name)) as f:
+            return json.load(f)
+
+    records = {name: read_record(name) for name in CONTESTANTS
+               if os.path.exists(record_path(name))}
+    for name, record in records.items():
+        if record["budget_minutes"] != minutes or record["small"] != small:
+            raise ValueError(
+                f"{record_path(name)} was trained for {record['budget_minutes']} minutes "
+                f"(small={record['small']}), not {minutes} (small={small}). Use a "
+                "fresh --workdir to change the budget."
+            )
+    todo = [name for name in CONTESTANTS if name not in records]
     processes = []
     for name, cores in zip(todo, core_shares(len(todo))):
         command = [sys.executable, "-m", "benchmarks.budget_training",
@@ -146,6 +154,8 @@ def train_contestants(setting, minutes, folder, small):
                 f"Training {name} for {setting.name} failed (exit {process.returncode}); "
                 f"see {log.name}."
             )
+    records.update({name: read_record(name) for name in todo})
+    return {name: records[name] for name in CONTESTANTS}
 
 
 def _model_predictor(path):
@@ -335,11 +345,7 @@ def main(argv=None):
     results, training = {}, {}
     for name in args.settings:
         folder = os.path.join(args.workdir, name)
-        train_contestants(SETTINGS[name], budgets[name], folder, args.small)
-        training[name] = {}
-        for contestant in CONTESTANTS:
-            with open(os.path.join(folder, f"{contestant}.json")) as f:
-                training[name][contestant] = json.load(f)
+        training[name] = train_contestants(SETTINGS[name], budgets[name], folder, args.small)
         results[name] = score_setting(SETTINGS[name], folder, sizes)
     print_tables(results, budgets, training)
     report = {**common.machine(), "budgets_minutes": budgets, "training": training,

@@ -156,7 +156,8 @@ def compiled_model(preset, model=None):
 
     `model` (default: `build_model(preset)`) is compiled instead when given,
     e.g. a baseline to train exactly as the preset's model is trained."""
-    model = model or build_model(preset)
+    if model is None:
+        model = build_model(preset)
     model.build(None)  # BackupAndRestore restores into built models only.
     schedule = keras.optimizers.schedules.ExponentialDecay(
         preset.learning_rate, preset.decay_steps, preset.decay_rate, staircase=True
