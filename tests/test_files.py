@@ -1,3 +1,4 @@
+import os
 import numpy as np
 import pytest
 
@@ -5,9 +6,15 @@ from tfodevideo.data import load_mnist
 from tfodevideo.data import load_moving_mnist_test
 
 
-def test_mnist_splits(mnist_train):
-    assert mnist_train.shape == (60000, 28, 28) and mnist_train.dtype == np.uint8
+def test_mnist_splits(data_dir, mnist_train):
+    assert mnist_train.shape == (50000, 28, 28) and mnist_train.dtype == np.uint8
+    validation = load_mnist("validation")
+    assert validation.shape == (10000, 28, 28)
     assert load_mnist("test").shape == (10000, 28, 28)
+    # Validation is the tail of MNIST's training images, which training never sees.
+    with np.load(os.path.join(data_dir, "mnist.npz")) as archive:
+        np.testing.assert_array_equal(archive["x_train"][50000:], validation)
+        np.testing.assert_array_equal(archive["x_train"][:50000], mnist_train)
 
 
 def test_standard_test_set_is_batch_first(standard_test):
@@ -56,7 +63,7 @@ def test_missing_files_and_keys(tmp_path):
     with pytest.raises(ValueError, match="x_test"):
         load_mnist("test", data_dir=str(tmp_path))
     with pytest.raises(ValueError, match="split"):
-        load_mnist("validation")
+        load_mnist("val")
     with pytest.raises(ValueError, match="num_sequences"):
         load_moving_mnist_test(num_sequences=0)
 

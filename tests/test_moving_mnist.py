@@ -102,6 +102,24 @@ def test_seeds_splits_and_lengths(two_digits):
     assert held_out.generate(1)["frames"].shape == (1, 100, 64, 64, 1)
 
 
+def test_splits_draw_disjoint_digits(data_dir):
+    drawn = {}
+    for split in ("train", "validation", "test"):
+        source = MovingMNIST(num_digits=2, num_frames=2, split=split)
+        params = source.generate(1)  # Builds the parameter signature once.
+        indices = tf.map_fn(
+            lambda i: source.sample(tf.stack([tf.constant(3, tf.int64), i]))["mnist_index"],
+            tf.range(2000, dtype=tf.int64),
+        )
+        drawn[split] = set(indices.numpy().ravel().tolist())
+        assert params["frames"].shape == (1, 2, 64, 64, 1)
+    assert min(drawn["train"]) >= 0 and max(drawn["train"]) < 50000
+    assert min(drawn["validation"]) >= 50000 and max(drawn["validation"]) < 60000
+    assert min(drawn["test"]) >= 60000
+    assert not drawn["train"] & drawn["validation"]
+    assert not drawn["train"] & drawn["test"] and not drawn["validation"] & drawn["test"]
+
+
 def test_resized_digits():
     small = MovingMNIST(num_digits=1, image_size=32, digit_size=14)
     frames = small.generate(2)["frames"].numpy()
@@ -114,7 +132,7 @@ def test_resized_digits():
         ({"digit_size": 70}, "digit_size"),
         ({"num_digits": 0}, "num_digits"),
         ({"step_length": -0.1}, "step_length"),
-        ({"split": "validation"}, "split"),
+        ({"split": "val"}, "split"),
         ({"digits": np.zeros((4, 28, 28), np.float32)}, "digits"),
         ({"digits": np.zeros((0, 28, 28), np.uint8)}, "digits"),
         ({"data_dir": "/nonexistent/folder"}, "data_dir"),

@@ -7,6 +7,8 @@ from tfodevideo.data import MovingMNIST
 from tfodevideo.data import array_dataset
 from tfodevideo.data import make_dataset
 from tfodevideo.data import video_dataset
+from tfodevideo.data.registry import TEST_SEED
+from tfodevideo.data.registry import VALIDATION_SEED
 
 
 def first(dataset):
@@ -65,10 +67,26 @@ def test_streams_without_end_and_with_offsets(mnist_train):
     np.testing.assert_array_equal(batches[2], later)
 
 
-def test_test_split_is_held_out():
-    train = first(make_dataset("mmnist1", batch_size=2, num_clips=2))[1].numpy()
-    test = first(make_dataset("mmnist1", batch_size=2, split="test", num_clips=2))[1].numpy()
-    assert not np.allclose(train, test)
+@pytest.mark.parametrize("name", ["ball", "mmnist1"])
+def test_the_three_splits_hold_different_clips(name):
+    clips = {split: first(make_dataset(name, batch_size=4, split=split, num_clips=4))[1].numpy()
+             for split in ("train", "validation", "test")}
+    for a, b in (("train", "validation"), ("train", "test"), ("validation", "test")):
+        for clip in clips[a]:
+            assert not any(np.allclose(clip, other) for other in clips[b]), (a, b)
+    # Held-out splits are the same whatever the training seed.
+    again = first(make_dataset(name, batch_size=4, split="validation", num_clips=4))[1]
+    np.testing.assert_array_equal(clips["validation"], again)
+
+
+def test_training_may_not_use_a_held_out_seed():
+    with pytest.raises(ValueError, match="seed=2015"):
+        make_dataset("ball", 2, seed=TEST_SEED)
+    with pytest.raises(ValueError, match="seed=1789"):
+        make_dataset("ball", 2, seed=VALIDATION_SEED)
+
+
+def test_longer_clips():
     longer = first(make_dataset("ball", 2, num_clips=2, source_args={"num_frames": 40},
                                 num_target=38))[1]
     assert longer.shape == (2, 38, 28, 28, 1)

@@ -17,7 +17,18 @@ DATA_DIR_ENV = "TFODEVIDEO_DATA_DIR"
 MNIST_FILE = "mnist.npz"
 # In order of preference: the full standard file, then its first 999 sequences.
 MOVING_MNIST_TEST_FILES = ("mnist_test_seq.npy", "moving_mnist_test_first1000.npz")
-MNIST_SPLITS = {"train": "x_train", "test": "x_test"}
+# Each split's digits: (array in mnist.npz, first index, end index or None).
+# Validation digits are the last 10,000 of MNIST's training set, which the
+# training split therefore never draws; test digits are MNIST's test set, as
+# in the standard Moving MNIST test file.
+MNIST_SPLITS = {
+    "train": ("x_train", 0, 50000),
+    "validation": ("x_train", 50000, None),
+    "test": ("x_test", 0, None),
+}
+# Where each split's first digit sits in MNIST's train then test images, so
+# that digit indices of all splits can be compared (see `mnist_offset`).
+MNIST_TRAIN_SIZE = 60000
 
 
 def resolve_data_dir(data_dir=None):
@@ -31,12 +42,21 @@ def resolve_data_dir(data_dir=None):
     return folder
 
 
+def mnist_offset(split):
+    """Index of a split's first digit in MNIST's train images followed by its
+    test images: the splits' digit indices plus their offsets never meet."""
+    key, first, _ = MNIST_SPLITS[split]
+    return first + (MNIST_TRAIN_SIZE if key == "x_test" else 0)
+
+
 def load_mnist(split="train", data_dir=None):
     """Loads MNIST digit images of one split.
 
     Args:
-        split: `"train"` or `"test"`. Train models on `"train"` only: the
-            standard Moving MNIST test set is made of MNIST test digits.
+        split: `"train"` (the first 50,000 training digits), `"validation"`
+            (the last 10,000 training digits) or `"test"` (MNIST's test
+            digits, which the standard Moving MNIST test set is made of).
+            Train on `"train"`, choose on `"validation"`, report on `"test"`.
         data_dir: folder holding `mnist.npz` in Keras' layout. See the module
             docstring for where it is looked up otherwise.
 
@@ -44,7 +64,10 @@ def load_mnist(split="train", data_dir=None):
         uint8 array `(N, 28, 28)`.
     """
     if split not in MNIST_SPLITS:
-        raise ValueError(f"Unknown `split`: {split!r}. Expected 'train' or 'test'.")
+        raise ValueError(
+            f"Unknown `split`: {split!r}. Expected one of {sorted(MNIST_SPLITS)}."
+        )
+    key, first, end = MNIST_SPLITS[split]
     folder = resolve_data_dir(data_dir)
     if folder is None:
         import keras  # Deferred: only this fallback needs Keras.
@@ -56,24 +79,24 @@ def load_mnist(split="train", data_dir=None):
                 f"MNIST could not be downloaded ({error}). Pass `data_dir` or "
                 f"set ${DATA_DIR_ENV} to a folder holding {MNIST_FILE}."
             ) from error
-        images = x_train if split == "train" else x_test
+        images = x_train if key == "x_train" else x_test
     else:
         path = os.path.join(folder, MNIST_FILE)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"No {MNIST_FILE} in the data folder: {path!r}")
         with np.load(path) as archive:
-            if MNIST_SPLITS[split] not in archive:
+            if key not in archive:
                 raise ValueError(
                     f"{path!r} is not MNIST in Keras' layout: it has no "
-                    f"{MNIST_SPLITS[split]!r}. Received keys: {sorted(archive)}"
+                    f"{key!r}. Received keys: {sorted(archive)}"
                 )
-            images = archive[MNIST_SPLITS[split]]
+            images = archive[key]
     if images.ndim != 3 or images.dtype != np.uint8:
         raise ValueError(
             "MNIST images must be uint8 of shape (N, height, width). Received: "
             f"shape={images.shape}, dtype={images.dtype}"
         )
-    return images
+    return images[first:end]
 
 
 def load_moving_mnist_test(path=None, data_dir=None, num_sequences=None):

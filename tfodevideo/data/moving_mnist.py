@@ -10,6 +10,7 @@ from tfodevideo._checks import check_float
 from tfodevideo._checks import check_int
 from tfodevideo.data.files import MNIST_SPLITS
 from tfodevideo.data.files import load_mnist
+from tfodevideo.data.files import mnist_offset
 from tfodevideo.data.seeding import split_seed
 from tfodevideo.data.source import VideoSource
 
@@ -31,12 +32,16 @@ class MovingMNIST(VideoSource):
         image_size: side of the square canvas in pixels.
         digit_size: side of a digit in pixels (MNIST's 28 unless resized).
         step_length: distance per frame as a fraction of the free area.
-        split: `"train"` draws MNIST training digits, `"test"` test digits.
+        split: `"train"` draws the first 50,000 MNIST training digits,
+            `"validation"` the last 10,000, `"test"` MNIST's test digits.
         digits: optional uint8 array `(N, h, w)` of digit images to use instead
-            of MNIST.
+            of MNIST (then `split` only labels the clips).
         data_dir: folder holding `mnist.npz` (see `tfodevideo.data.load_mnist`).
         frame_dt: time between frames, used to label the frames' times.
 
+    `sample` draws `digit` (an index into the split's digits) and
+    `mnist_index` (the same digit's index in MNIST's train images followed by
+    its test images, so that the splits' digits can be told apart).
     `render` returns a dict with `frames` `(batch, T, S, S, 1)` and `positions`
     `(batch, T, num_digits, 2)`: each digit's top-left corner `(x, y)` =
     (column, row) in pixels before truncation.
@@ -73,6 +78,8 @@ class MovingMNIST(VideoSource):
         self.step_length = check_float("step_length", step_length, minimum=0.0)
         self.frame_dt = check_float("frame_dt", frame_dt, minimum=0.0, strict_minimum=True)
         self.split = check_choice("split", split, MNIST_SPLITS)
+        # Offsets the digit index into one numbering of all MNIST images.
+        self.digit_offset = mnist_offset(split) if digits is None else 0
         if digits is None:
             digits = load_mnist(split, data_dir)
         digits = np.asarray(digits)
@@ -94,10 +101,12 @@ class MovingMNIST(VideoSource):
 
     def sample(self, seed):
         digit_seed, position_seed, angle_seed = split_seed(seed, 3)
+        digit = tf.random.stateless_uniform(
+            [self.num_digits], digit_seed, 0, self.digits.shape[0], dtype=tf.int64
+        )
         return {
-            "digit": tf.random.stateless_uniform(
-                [self.num_digits], digit_seed, 0, self.digits.shape[0], dtype=tf.int64
-            ),
+            "digit": digit,
+            "mnist_index": digit + self.digit_offset,
             "position": tf.random.stateless_uniform([self.num_digits, 2], position_seed),
             "angle": tf.random.stateless_uniform(
                 [self.num_digits], angle_seed, 0.0, 2.0 * math.pi

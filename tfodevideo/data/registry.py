@@ -11,9 +11,12 @@ from tfodevideo.data.ball import GaussianBall
 from tfodevideo.data.moving_mnist import MovingMNIST
 from tfodevideo.data.pipelines import video_dataset
 
-SPLITS = ("train", "test")
-# Generated test sets use their own stream of clips, far from any training seed.
+SPLITS = ("train", "validation", "test")
+# Held-out splits draw their own streams of clips. Training streams may use
+# any other seed (`make_dataset` refuses these two for `split="train"`).
+VALIDATION_SEED = 1789
 TEST_SEED = 2015
+HELD_OUT_SEEDS = {"validation": VALIDATION_SEED, "test": TEST_SEED}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,8 +81,8 @@ def make_source(name, split="train", **overrides):
 
     Args:
         name: a key of `DATASETS`.
-        split: `"train"` or `"test"`; for Moving MNIST it picks the MNIST split
-            the digits come from.
+        split: `"train"`, `"validation"` or `"test"`; for Moving MNIST it
+            picks the disjoint slice of MNIST the digits come from.
         **overrides: source arguments replacing the registry's, e.g.
             `num_frames=100` or `physics="gravity"`.
     """
@@ -111,10 +114,14 @@ def make_dataset(
     Args:
         name: a key of `DATASETS`.
         batch_size: clips per batch.
-        split: `"train"` or `"test"`. The test split uses held-out digits (for
-            Moving MNIST) and the seed `TEST_SEED` unless `seed` is given.
+        split: `"train"` (fit on it), `"validation"` (checkpoints, early
+            stopping, tuning, every design choice) or `"test"` (scored for
+            the record only). Each uses its own MNIST digits (for Moving
+            MNIST) and its own seed: `VALIDATION_SEED`, `TEST_SEED`.
         num_context, num_target: override the data set's defaults.
-        seed: integer seed of the stream (default 0 for training).
+        seed: integer seed of the stream (default 0 for training, the
+            split's seed for held-out splits). A training stream may not use
+            a held-out split's seed: its clips would be that split's.
         source_args: dict of overrides for the source, see `make_source`.
         **pipeline_args: further arguments of `video_dataset` (`task`, `grid`,
             `per_sample_grid`, `num_clips`, `start`).
@@ -128,8 +135,14 @@ def make_dataset(
     """
     spec = get_spec(name)
     source = make_source(name, split, **(source_args or {}))
+    check_choice("split", split, SPLITS)
     if seed is None:
-        seed = TEST_SEED if split == "test" else 0
+        seed = HELD_OUT_SEEDS.get(split, 0)
+    elif split == "train" and seed in HELD_OUT_SEEDS.values():
+        raise ValueError(
+            f"Seed {seed} is reserved for held-out clips ({HELD_OUT_SEEDS}); train "
+            f"on another. Received: seed={seed}"
+        )
     return video_dataset(
         source,
         batch_size,
