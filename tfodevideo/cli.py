@@ -57,6 +57,8 @@ def _train(args):
         overwrite=args.overwrite,
         verbose=1 if sys.stdout.isatty() else 2,
         strategy=args.strategy,
+        seed=args.seed,
+        deterministic=args.deterministic,
     )
     keys = ("model", "pictures", "epochs_run", "replicas", "final_metrics", "wall_seconds")
     print(json.dumps({k: record[k] for k in keys if k in record}, indent=2))
@@ -147,6 +149,7 @@ def _tune(args):
         max_trials=args.max_trials, quick=args.quick, overrides=_parse_overrides(args.set),
         objective=args.objective, tune_learning_rate=args.tune_learning_rate,
         tune_tolerance=args.tune_tolerance, tune_batch_size=args.tune_batch_size,
+        seed=args.seed,
     )
     rows = result["rows"]
     columns = list(dict.fromkeys(key for row in rows for key in row))
@@ -226,6 +229,8 @@ def _add_tune(commands):
     tune.add_argument("--tune-learning-rate", action="store_true")
     tune.add_argument("--tune-tolerance", action="store_true", help="search the ODE's rtol")
     tune.add_argument("--tune-batch-size", action="store_true")
+    tune.add_argument("--seed", type=int, default=0,
+                      help="seeds the tuner, every trial's weights and its training stream")
     tune.set_defaults(run=_tune)
 
 
@@ -265,6 +270,10 @@ def build_parser():
         "--set", action="append", default=[], metavar="KEY=VALUE",
         help="override a preset field, e.g. model.dynamics_dim=8 or loss.mae=0.5",
     )
+    train.add_argument("--seed", type=int, default=0,
+                       help="seeds the weights and the training stream (recorded in run.json)")
+    train.add_argument("--deterministic", action="store_true",
+                       help="bit-identical runs for the same seed (TensorFlow op determinism)")
     train.add_argument("--overwrite", action="store_true",
                        help="train anew over a finished run in the workdir")
     train.add_argument(

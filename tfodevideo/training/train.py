@@ -4,7 +4,8 @@ A run writes into its `workdir`:
 
 - `backup/`: Keras `BackupAndRestore` state, saved every epoch; running the
   same command again after a kill resumes from the last finished epoch.
-- `best.keras`: the model with the lowest validation loss so far.
+- `best.keras`: the model with the lowest loss on the `validation` split so
+  far (never the `test` split: that one is scored for the record only).
 - `logs/`: TensorBoard scalars (losses, PSNR, SSIM, the ODE's evaluations)
   and images of true over predicted frames each epoch.
 - `model.keras` and `run.json` (preset, overrides, versions, wall time,
@@ -26,6 +27,7 @@ import tensorflow as tf
 import tfodevideo
 from tfodevideo import viz
 from tfodevideo._checks import check_choice
+from tfodevideo._checks import check_int
 from tfodevideo._frames import merge_time
 from tfodevideo.data.registry import make_dataset
 from tfodevideo.inference import write_prediction
@@ -50,19 +52,21 @@ def build_model(preset):
     return MODELS[preset.model](**preset.model_args)
 
 
-def make_data(preset, start_epoch=0, batch_size=None):
+def make_data(preset, start_epoch=0, batch_size=None, seed=0):
     """`(train, validation)` pipelines of a video or auto-encoder preset.
 
     The training stream of `start_epoch` begins at the clip that epoch would
     have reached, so a resumed run sees new clips, not the first ones again.
-    `batch_size` (default: the preset's) is the global batch.
+    `batch_size` (default: the preset's) is the global batch; `seed` picks
+    the training stream. Validation clips come from the `validation` split,
+    the same for every seed.
     """
     common = dict(preset.data)
     batch_size = batch_size or preset.batch_size
     start = start_epoch * preset.steps_per_epoch * batch_size
-    train = make_dataset(preset.dataset, batch_size, start=start, **common)
+    train = make_dataset(preset.dataset, batch_size, start=start, seed=seed, **common)
     validation = make_dataset(
-        preset.dataset, batch_size, split="test",
+        preset.dataset, batch_size, split="validation",
         num_clips=max(preset.validation_clips, batch_size), **common
     )
     if preset.kind == "autoencoder":
@@ -102,7 +106,7 @@ def _versions():
 
 def train(
     name, workdir, quick=False, overrides=None, overwrite=False, verbose=1,
-    strategy="default",
+    strategy="default", seed=0, deterministic=False,
 ):
     """Trains a preset and returns its run record (also saved as `run.json`).
 
@@ -116,20 +120,34 @@ def train(
         strategy: `"default"`, `"mirrored"` or `"multi_worker"` (see
             `tfodevideo.training.distributed`); the preset's batch size is
             per replica. Trajectory presets train on one device.
+        seed: seeds the weights' initialisation (`keras.utils.set_random_seed`)
+            and picks the training stream; the same seed gives the same
+            weights on the same machine and thread settings when
+            `deterministic` is set.
+        deterministic: enable TensorFlow's op determinism (for the rest of
+            the process: TensorFlow cannot turn it off), so that runs with
+            the same seed give bit-identical weights. Without it, threaded
+            reductions may differ in the last bits from run to run.
     """
     preset = resolve(name, quick, overrides)
     check_choice("strategy", strategy, distributed.STRATEGIES)
+    seed = check_int("seed", seed, minimum=0)
     _check_workdir(workdir, overwrite)
     start = time.perf_counter()
+    keras.utils.set_random_seed(seed)
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
     if preset.kind == "trajectory":
         record = _train_trajectory(preset, workdir)
     else:
-        record = _train_keras(preset, workdir, verbose, strategy)
+        record = _train_keras(preset, workdir, verbose, strategy, seed)
     record.update(
         {
             "preset": dataclasses.asdict(preset),
             "quick": quick,
             "overrides": overrides or {},
+            "seed": seed,
+            "deterministic": bool(deterministic),
             "versions": _versions(),
             "wall_seconds": round(time.perf_counter() - start, 1),
         }
@@ -167,7 +185,7 @@ def compiled_model(preset, model=None):
     return model
 
 
-def _train_keras(preset, workdir, verbose, strategy_name):
+def _train_keras(preset, workdir, verbose, strategy_name, seed):
     strategy = distributed.make_strategy(strategy_name)
     multi_worker = strategy_name == "multi_worker"
     out = distributed.worker_dir(workdir, strategy) if multi_worker else workdir
@@ -175,7 +193,7 @@ def _train_keras(preset, workdir, verbose, strategy_name):
     start_epoch = 0 if multi_worker else _backed_up_epoch(backup)
     # `preset.batch_size` clips on every replica.
     batch_size = distributed.replicated_batch_size(preset.batch_size, strategy)
-    train_data, validation = make_data(preset, start_epoch, batch_size)
+    train_data, validation = make_data(preset, start_epoch, batch_size, seed)
     with strategy.scope():
         model = compiled_model(preset)
     if multi_worker:

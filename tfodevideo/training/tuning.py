@@ -15,6 +15,7 @@ import csv
 import dataclasses
 import os
 
+import keras
 import keras_tuner
 
 from tfodevideo._checks import check_choice
@@ -36,10 +37,13 @@ class PresetHyperModel(keras_tuner.HyperModel):
         tune_learning_rate: also search the learning rate (log scale).
         tune_tolerance: also search the ODE's relative tolerance.
         tune_batch_size: also search the batch size in `fit`.
+        seed: seeds every trial's weights and picks its training stream, so
+            trials differ only in their hyperparameters.
     """
 
     def __init__(
-        self, preset, tune_learning_rate=False, tune_tolerance=False, tune_batch_size=False
+        self, preset, tune_learning_rate=False, tune_tolerance=False, tune_batch_size=False,
+        seed=0,
     ):
         super().__init__(name=preset.name)
         if preset.kind != "video":
@@ -51,6 +55,7 @@ class PresetHyperModel(keras_tuner.HyperModel):
         self.tune_learning_rate = tune_learning_rate
         self.tune_tolerance = tune_tolerance
         self.tune_batch_size = tune_batch_size
+        self.seed = seed
 
     def build(self, hp):
         preset = self.preset
@@ -66,6 +71,7 @@ class PresetHyperModel(keras_tuner.HyperModel):
         if self.tune_tolerance:
             args["rtol"] = hp.Choice("rtol", [1e-4, 1e-3, 1e-2])
         learning_rate = preset.learning_rate
+        keras.utils.set_random_seed(self.seed)
         if self.tune_learning_rate:
             learning_rate = hp.Float("learning_rate", 1e-4, 1e-2, sampling="log")
         return compiled_model(
@@ -76,7 +82,7 @@ class PresetHyperModel(keras_tuner.HyperModel):
         batch_size = self.preset.batch_size
         if self.tune_batch_size:
             batch_size = hp.Choice("batch_size", [4, 8, 16, 32])
-        train, validation = make_data(self.preset, batch_size=batch_size)
+        train, validation = make_data(self.preset, batch_size=batch_size, seed=self.seed)
         kwargs.setdefault("epochs", self.preset.epochs)  # Hyperband sets its own.
         kwargs.setdefault("verbose", 0)
         return model.fit(
@@ -157,7 +163,8 @@ def tune(
         quick, overrides: as for `train`.
         objective: `"val_psnr"`, `"val_ssim"` or `"val_loss"`.
         tune_learning_rate, tune_tolerance, tune_batch_size: widen the search.
-        seed: seed of the tuner's sampling.
+        seed: seed of the tuner's sampling, of every trial's weights and of
+            the training stream. Trials score on the `validation` split.
 
     Returns:
         A dict with the trial `rows`, the `summary` CSV path, the best
@@ -165,7 +172,7 @@ def tune(
     """
     preset = resolve(name, quick, overrides)
     hypermodel = PresetHyperModel(
-        preset, tune_learning_rate, tune_tolerance, tune_batch_size
+        preset, tune_learning_rate, tune_tolerance, tune_batch_size, seed
     )
     os.makedirs(directory, exist_ok=True)
     search = make_tuner(hypermodel, tuner, directory, max_trials, objective, seed)
