@@ -3,7 +3,15 @@
 from tfodevideo.models.autoencoder import ConvAutoEncoder as ConvAutoEncoder
 from tfodevideo.models.convlstm import ConvLSTMBaseline as ConvLSTMBaseline
 from tfodevideo.models.latent_ode import LatentODE as LatentODE
+from tfodevideo.models.simvp import SimVPBaseline as SimVPBaseline
 from tfodevideo.models.trajectory import trajectory_model as trajectory_model
 from tfodevideo.models.video import VideoODE as VideoODE
 
-__all__ = ["ConvAutoEncoder", "ConvLSTMBaseline", "LatentODE", "VideoODE", "trajectory_model"]
+__all__ = [
+    "ConvAutoEncoder",
+    "ConvLSTMBaseline",
+    "LatentODE",
+    "SimVPBaseline",
+    "VideoODE",
+    "trajectory_model",
+]

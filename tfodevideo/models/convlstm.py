@@ -5,29 +5,28 @@ Shi et al.'s design as video-prediction benchmarks use it: frames cut into
 so the recurrent convolutions work on a 16x16 grid for 64x64 frames), a stack
 of `ConvLSTM2D` layers, and a 1x1 convolution with a sigmoid that draws the
 next frame. After reading the input frames it runs free: each predicted frame
-is the next input.
+is the next input. In training it can learn by scheduled sampling (Bengio et
+al. 2015, as OpenSTL trains its ConvLSTM): with probability
+`teacher_forcing` a step is fed the true previous frame instead.
 """
 
 import keras
 import tensorflow as tf
 from keras import layers
 
-from tfodevideo._checks import check_image_size
 from tfodevideo._checks import check_int
-from tfodevideo._frames import unit_frames
-
-INPUT_KEYS = ("frames", "input_times", "query_times")
+from tfodevideo.models.frame_steps import TEACHER_KEY
+from tfodevideo.models.frame_steps import FrameStepModel
 
 
 @keras.saving.register_keras_serializable(package="tfodevideo")
-class ConvLSTMBaseline(keras.Model):
+class ConvLSTMBaseline(FrameStepModel):
     """Stacked ConvLSTM2D layers predicting one frame at a time.
 
-    It takes the same inputs as `VideoODE`, so losses, metrics, `fit` and
-    `evaluate` treat both alike; but it knows only frame steps: it predicts
-    as many frames as there are query times, at the frame rate of the
-    inputs, right after the last input frame (the times' values are not
-    used, so it cannot interpolate or change the frame rate).
+    It takes the same inputs as `VideoODE` (see
+    `tfodevideo.models.frame_steps`), so losses, metrics, `fit` and
+    `evaluate` treat both alike; it predicts one frame per query time at the
+    inputs' frame rate.
 
     Args:
         image_size: `(H, W)`, each side divisible by `patch`.
@@ -40,24 +39,28 @@ class ConvLSTMBaseline(keras.Model):
 
     Call arguments:
         inputs: a dict with `frames` `(B, num_context, H, W, C)`,
-            `input_times` and `query_times` (only its length `T` is used).
+            `input_times` and `query_times` (only its length `T` is used);
+            in training, optionally `teacher_frames` `(B, T, H, W, C)`, the
+            true frames, fed back in place of the model's own with
+            probability `teacher_forcing` (a non-trainable variable that a
+            schedule lowers from 1 to 0; see `TeacherForcingSchedule`).
+        training: Python bool.
 
     Returns:
         Predicted frames `(B, T, H, W, C)` in `[0, 1]`.
 
     References:
         Shi et al., "Convolutional LSTM network: a machine learning approach
-        for precipitation nowcasting", NeurIPS 2015.
+        for precipitation nowcasting", NeurIPS 2015. Bengio et al.,
+        "Scheduled sampling for sequence prediction with recurrent neural
+        networks", NeurIPS 2015.
     """
 
     def __init__(
         self, image_size=(64, 64), channels=1, num_context=10, filters=(64, 64),
         kernel_size=3, patch=4, **kwargs,
     ):
-        super().__init__(**kwargs)
-        self.image_size = check_image_size(image_size)
-        self.channels = check_int("channels", channels, minimum=1)
-        self.num_context = check_int("num_context", num_context, minimum=1)
+        super().__init__(image_size, channels, num_context, **kwargs)
         self.filters = tuple(check_int("filters", f, minimum=1) for f in filters)
         self.kernel_size = check_int("kernel_size", kernel_size, minimum=1)
         self.patch = check_int("patch", patch, minimum=1)
@@ -77,6 +80,10 @@ class ConvLSTMBaseline(keras.Model):
             self.patch**2 * self.channels, 1, activation="sigmoid", name="head",
             bias_initializer=keras.initializers.Constant(-3.9),  # Start dark, as ConvDecoder.
         )
+        self.teacher_forcing = self.add_weight(
+            shape=(), initializer="zeros", trainable=False, name="teacher_forcing"
+        )
+        self.sampling_seed = keras.random.SeedGenerator(0)
 
     def _step(self, frame, states):
         """One frame in, the next frame out; `states` per layer `[h, c]`."""
@@ -88,23 +95,8 @@ class ConvLSTMBaseline(keras.Model):
         return tf.nn.depth_to_space(self.head(x[:, 0]), self.patch), new_states
 
     def call(self, inputs, training=None):
-        if not isinstance(inputs, dict) or set(INPUT_KEYS) - set(inputs):
-            raise ValueError(
-                f"The inputs must be a dict with keys {list(INPUT_KEYS)}. Received: "
-                f"{sorted(inputs) if isinstance(inputs, dict) else type(inputs).__name__}"
-            )
-        frames = tf.convert_to_tensor(inputs["frames"])
-        expected = (self.num_context, *self.image_size, self.channels)
-        if frames.shape.rank != 5 or tuple(frames.shape[1:]) != expected:
-            raise ValueError(
-                f"`frames` must have shape (batch, {', '.join(map(str, expected))}). "
-                f"Received: shape {tuple(frames.shape)}"
-            )
-        frames = unit_frames(frames, "frames", self.compute_dtype)
-        query_times = inputs["query_times"]
-        steps = query_times.shape[-1]
-        if steps is None:
-            raise ValueError("The ConvLSTM baseline needs a static number of query times.")
+        frames, steps = self.checked_inputs(inputs)
+        teacher = inputs.get(TEACHER_KEY) if training else None
         batch = tf.shape(frames)[0]
         grid = (self.image_size[0] // self.patch, self.image_size[1] // self.patch)
         states = [
@@ -113,27 +105,19 @@ class ConvLSTMBaseline(keras.Model):
         for t in range(self.num_context):  # Read the inputs.
             predicted, states = self._step(frames[:, t], states)
         outputs = [predicted]
-        for _ in range(steps - 1):  # Then run free on its own frames.
-            predicted, states = self._step(predicted, states)
+        for t in range(steps - 1):  # Then run on its own frames, or the true ones.
+            fed = predicted
+            if teacher is not None:
+                draw = keras.random.uniform([batch, 1, 1, 1], seed=self.sampling_seed)
+                true = tf.cast(teacher[:, t], predicted.dtype)
+                fed = tf.where(draw < tf.cast(self.teacher_forcing, draw.dtype), true, predicted)
+            predicted, states = self._step(fed, states)
             outputs.append(predicted)
         return tf.stack(outputs, axis=1)
-
-    def build(self, inputs_shape):
-        if self.built:
-            return
-        self.call({
-            "frames": tf.zeros([1, self.num_context, *self.image_size, self.channels]),
-            "input_times": tf.zeros([1, self.num_context]),
-            "query_times": tf.zeros([1, 1]),
-        })
-        self.built = True
 
     def get_config(self):
         return {
             **super().get_config(),
-            "image_size": list(self.image_size),
-            "channels": self.channels,
-            "num_context": self.num_context,
             "filters": list(self.filters),
             "kernel_size": self.kernel_size,
             "patch": self.patch,

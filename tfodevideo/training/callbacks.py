@@ -1,5 +1,5 @@
 """Callbacks of a training run: frame images, a NaN stop, a kill-safe backup,
-a wall-clock budget."""
+a time budget."""
 
 import math
 import os
@@ -8,6 +8,8 @@ import time
 import keras
 import numpy as np
 import tensorflow as tf
+
+from tfodevideo._checks import check_choice
 
 
 class FrameImages(keras.callbacks.Callback):
@@ -82,16 +84,25 @@ class SafeBackupAndRestore(keras.callbacks.BackupAndRestore):
             self.model._initial_epoch = 0
 
 
+# Clocks a `TimeBudget` can count: wall-clock time, or the CPU time of this
+# process (all its threads), which other processes on the machine do not eat.
+CLOCKS = {"wall": time.monotonic, "cpu": time.process_time}
+
+
 class TimeBudget(keras.callbacks.Callback):
-    """Stops training once a wall-clock budget is spent, at the end of a step.
+    """Stops training once a time budget is spent, at the end of a step.
 
     The clock starts when training begins, so graph tracing counts against
     the budget as it does for a user waiting on `fit`. Comparisons at equal
-    compute (`benchmarks.quality`) train every contestant with one.
+    compute (`benchmarks.quality`) train every contestant with one, counting
+    CPU time: a process pinned to one core then gets the same compute
+    whatever else runs on the machine.
 
     Args:
         seconds: the budget.
         log_every: record `(seconds, step, loss)` every this many steps.
+        clock: `"wall"`, `"cpu"` (see `CLOCKS`), or any function returning
+            seconds (tests pass a fake one).
 
     Attributes:
         steps: training steps run.
@@ -99,10 +110,13 @@ class TimeBudget(keras.callbacks.Callback):
         history: the recorded `(seconds, step, loss)` triples.
     """
 
-    def __init__(self, seconds, log_every=50):
+    def __init__(self, seconds, log_every=50, clock="wall"):
         super().__init__()
         if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds > 0):
             raise ValueError(f"`seconds` must be a positive number. Received: seconds={seconds!r}")
+        if not callable(clock):
+            clock = CLOCKS[check_choice("clock", clock, CLOCKS)]
+        self.clock = clock
         self.seconds = float(seconds)
         self.log_every = log_every
         self.steps = 0
@@ -110,15 +124,45 @@ class TimeBudget(keras.callbacks.Callback):
         self.history = []
         self._start = None
 
+    @property
+    def progress(self):
+        """The fraction of the budget spent, in `[0, 1]`."""
+        return min(self.elapsed / self.seconds, 1.0)
+
     def on_train_begin(self, logs=None):
-        self._start = time.monotonic()
+        self._start = self.clock()
 
     def on_train_batch_end(self, batch, logs=None):
         self.steps += 1
-        self.elapsed = time.monotonic() - self._start
+        self.elapsed = self.clock() - self._start
         if self.steps % self.log_every == 0 or self.elapsed >= self.seconds:
             loss = (logs or {}).get("loss")
             loss = None if loss is None else float(np.asarray(loss))
             self.history.append((round(self.elapsed, 2), self.steps, loss))
         if self.elapsed >= self.seconds:
             self.model.stop_training = True
+
+
+class TeacherForcingSchedule(keras.callbacks.Callback):
+    """Lowers a model's `teacher_forcing` probability from 1 to 0 (scheduled
+    sampling, as OpenSTL trains recurrent predictors).
+
+    The probability falls linearly with `progress()`, a function returning
+    the fraction of training done in `[0, 1]` (e.g. a `TimeBudget`'s
+    `progress`, or steps over planned steps), and is 0 from `stop` on, so
+    the last part of training runs free as the model will at test time.
+
+    Args:
+        progress: callable returning the fraction of training done.
+        stop: the fraction at which teacher forcing ends.
+    """
+
+    def __init__(self, progress, stop=0.5):
+        super().__init__()
+        if not 0.0 < stop <= 1.0:
+            raise ValueError(f"`stop` must lie in (0, 1]. Received: stop={stop!r}")
+        self.progress = progress
+        self.stop = stop
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.model.teacher_forcing.assign(max(0.0, 1.0 - self.progress() / self.stop))
