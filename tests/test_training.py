@@ -1,3 +1,4 @@
+import itertools
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ import pytest
 from tfodevideo.training.callbacks import TimeBudget
 from tfodevideo.training.presets import PRESETS
 from tfodevideo.training.presets import resolve
+from tfodevideo.training.train import compiled_model
 from tfodevideo.training.train import train
 
 ONE_SHORT_EPOCH = {"epochs": 1, "steps_per_epoch": 2, "validation_clips": 8, "batch_size": 4}
@@ -30,6 +32,23 @@ def test_each_quick_preset_runs_a_short_epoch(name, tmp_path):
     assert os.path.exists(record["model"])
     keras.saving.load_model(record["model"])
     assert all(isinstance(v, float) for v in record["final_metrics"].values())
+
+
+def test_the_same_seed_gives_the_same_weights(tmp_path):
+    def weights(seed, folder):
+        record = train("ball_latent_ode", str(tmp_path / folder), quick=True,
+                       overrides=ONE_SHORT_EPOCH, verbose=0, seed=seed)
+        assert json.loads((tmp_path / folder / "run.json").read_text())["seed"] == seed
+        return keras.saving.load_model(record["model"]).get_weights()
+
+    first, again, other = weights(3, "a"), weights(3, "b"), weights(4, "c")
+    # Equal up to the order of float32 sums in threaded kernels.
+    assert max(np.abs(a - b).max() for a, b in zip(first, again)) < 1e-6
+    assert max(np.abs(a - c).max() for a, c in zip(first, other)) > 1e-2
+    # Training moved the weights away from the seed's initial ones.
+    keras.utils.set_random_seed(3)
+    fresh = compiled_model(resolve("ball_latent_ode", quick=True, overrides=ONE_SHORT_EPOCH))
+    assert max(np.abs(a - f).max() for a, f in zip(first, fresh.get_weights())) > 1e-4
 
 
 def test_overrides_and_their_errors():
@@ -128,13 +147,15 @@ def test_an_unwritable_workdir_is_a_clear_error(tmp_path):
 def test_time_budget_stops_fit_once_spent():
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
     model.compile("adam", "mse")
-    slow = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: time.sleep(0.05))
-    budget = TimeBudget(0.5, log_every=2)
+    ticks = itertools.count()
+    # A fake clock: every reading is a quarter second later, whatever the machine does.
+    budget = TimeBudget(1.0, log_every=2, clock=lambda: 0.25 * next(ticks))
     x, y = np.zeros((8, 4)), np.zeros((8, 1))
-    model.fit(x, y, batch_size=1, epochs=1000, callbacks=[slow, budget], verbose=0)
-    # At most 10 steps of 0.05 s fit in 0.5 s (fewer after tracing); the epochs
-    # asked for would take 8,000.
-    assert 2 <= budget.steps <= 40 and 0.5 <= budget.elapsed < 5
-    assert budget.history[-1][1] == budget.steps and budget.history[0][1] == 2
+    model.fit(x, y, batch_size=1, epochs=1000, callbacks=[budget], verbose=0)
+    # Readings: 0 at the start, then 0.25 per step; the 4th step spends 1 s.
+    assert budget.steps == 4 and budget.elapsed == 1.0 and budget.progress == 1.0
+    assert [entry[1] for entry in budget.history] == [2, 4]
     with pytest.raises(ValueError, match="seconds=0"):
         TimeBudget(0)
+    with pytest.raises(ValueError, match="clock"):
+        TimeBudget(1, clock="sundial")

@@ -58,7 +58,6 @@ def _train(args):
         verbose=1 if sys.stdout.isatty() else 2,
         strategy=args.strategy,
         seed=args.seed,
-        deterministic=args.deterministic,
     )
     keys = ("model", "pictures", "epochs_run", "replicas", "final_metrics", "wall_seconds")
     print(json.dumps({k: record[k] for k in keys if k in record}, indent=2))
@@ -272,8 +271,6 @@ def build_parser():
     )
     train.add_argument("--seed", type=int, default=0,
                        help="seeds the weights and the training stream (recorded in run.json)")
-    train.add_argument("--deterministic", action="store_true",
-                       help="bit-identical runs for the same seed (TensorFlow op determinism)")
     train.add_argument("--overwrite", action="store_true",
                        help="train anew over a finished run in the workdir")
     train.add_argument(
