@@ -11,7 +11,11 @@ For every video preset at full size (and the ConvLSTM baseline, 10 -> 10):
 - FLOPs per predicted sequence, counted by TensorFlow's profiler on the
   encoder, decoder and one field evaluation (times the evaluations the
   solver made), divided by the measured time, as a fraction of this
-  machine's float32 matmul peak measured in the same run;
+  machine's float32 matmul peak measured in the same run, and of its
+  theoretical peak (`benchmarks.common.theoretical_peak`: cores x clock x
+  vector width). The profiler counts every tap of a "same"-padded
+  convolution, also those on the zero padding, so small feature maps are
+  credited a little more work than they do;
 - the cost of predicting 18, 100 and 1000 frames over the same time span.
 
     python -m benchmarks.speed [--json speed.json]
@@ -180,8 +184,16 @@ def main(argv=None):
         for row in rows:
             for key in [k for k in row if "fraction_of_matmul_peak" in k]:
                 row[key] *= scale
+    theory = common.theoretical_peak()
+    if theory["fp32_flops_per_s"]:
+        # The same FLOP counts against the machine's theoretical peak.
+        for row in rows:
+            row["fraction_of_theoretical_peak"] = (
+                row["fraction_of_matmul_peak"] * max(peak, peak_after)
+                / theory["fp32_flops_per_s"])
     result = {**common.machine(), "matmul_peak_flops_per_s": max(peak, peak_after),
-              "matmul_peak_before_and_after": [peak, peak_after], "rows": rows}
+              "matmul_peak_before_and_after": [peak, peak_after],
+              "theoretical_peak": theory, "rows": rows}
     common.save(result, args.json)
     print_tables(result)
     return 0
@@ -190,6 +202,12 @@ def main(argv=None):
 def print_tables(result):
     """The figures as the Markdown tables of RESULTS.md."""
     print(f"\nfloat32 matmul peak: {result['matmul_peak_flops_per_s'] / 1e9:.1f} GFLOP/s")
+    theory = result.get("theoretical_peak") or {}
+    if theory.get("fp32_flops_per_s"):
+        bf16 = theory["bf16_flops_per_s"]
+        print(f"theoretical peak ({theory['how']}): float32 "
+              f"{theory['fp32_flops_per_s'] / 1e9:.1f} GFLOP/s, bfloat16 "
+              f"{f'{bf16 / 1e9:.1f} GFLOP/s' if bf16 else 'no AVX512_BF16'}")
     print("| model | params | train seq/s | frames/s b1 | frames/s b32 | latency b1 (ms) "
           "| GFLOP/seq | peak fraction b32 | b1 | train (est.) |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")

@@ -52,51 +52,98 @@ def test_speed_small_mode(tmp_path):
     assert [row["frames"] for row in ode["scaling"]] == [18, 100]
 
 
-def test_centroids_find_the_true_ball_centre():
+def test_centroids_find_the_true_ball_centre_through_haze_and_noise():
     from benchmarks.quality import centroids
     from tfodevideo.data import GaussianBall
 
-    clips = GaussianBall(num_frames=6).generate(4, seed=3)
-    error = np.linalg.norm(centroids(clips["frames"]) - clips["positions"].numpy(), axis=-1)
+    clips = GaussianBall(num_frames=6).generate(16, seed=3)
+    frames, truth = clips["frames"].numpy(), clips["positions"].numpy()
+    error = np.linalg.norm(centroids(frames) - truth, axis=-1)
     assert error.max() < 0.05
+    rng = np.random.default_rng(0)
+    for haze, noise in ((0.2, 0.0), (0.0, 0.03), (0.2, 0.03)):
+        murky = np.clip(frames + haze + rng.normal(0, noise, frames.shape), 0, 1)
+        error = np.linalg.norm(centroids(murky) - truth, axis=-1)
+        assert error.max() < 0.2, (haze, noise, error.max())
+        # Without the background correction the haze pulls it to the middle.
+        total = murky[..., 0].sum(axis=(-2, -1))
+        naive = (murky[..., 0] * np.arange(28)).sum(axis=(-2, -1)) / total
+        assert np.abs(naive - truth[..., 0]).max() > 1.0
     assert np.isnan(centroids(np.zeros((1, 8, 8, 1)))).all()
 
 
-def test_quality_small_mode_trains_scores_and_resumes(tmp_path):
+def _quality_argv(workdir, *extra):
+    return ["--small", "--budget-minutes", "0.05", "--workdir", str(workdir), *extra]
+
+
+def test_quality_small_mode_sweeps_widths_and_repeats_seeds(tmp_path):
     from benchmarks import quality
 
     workdir = tmp_path / "quality"
-    # The ball runs the path of mmnist1 (generated test clips) and more.
-    settings = ["mmnist2_10to10", "ball_2to18"]
-    argv = ["--small", "--budget-minutes", "0.05", "--workdir", str(workdir)]
-    assert quality.main(argv + ["--settings", *settings]) == 0
+    # Two families keep the suite short; the third runs in the next test.
+    argv = _quality_argv(workdir, "--sweep-minutes", "0.03", "--widths", "small", "medium",
+                         "--seeds", "0", "1", "--settings", "mmnist2_10to10",
+                         "--contestants", "tfodevideo", "simvp")
+    assert quality.main(argv) == 0
     result = json.loads((workdir / "quality.json").read_text())
-    predictors = {"tfodevideo", "convlstm", "black_frames", "copy_last"}
-    for name in settings:
-        setting = quality.SETTINGS[name]
-        scored = result["results"][name]
-        assert set(scored["table"]) == predictors
-        for scores in scored["table"].values():
-            assert set(scores) == {"mse_frame", "mae_frame", "psnr", "ssim", "ssim_paper"}
-        assert all(len(c["psnr"]) == setting.long_horizon for c in scored["curves"].values())
-        for contestant in ("tfodevideo", "convlstm"):
-            record = result["training"][name][contestant]
-            assert record["steps"] > 0
-            assert record["seconds"] >= 60 * result["budgets_minutes"][name]
-        for picture in ("frames.png", "curves.png", "per_frame.csv"):
-            assert (workdir / name / picture).stat().st_size > 0
-    assert result["results"]["mmnist2_10to10"]["table_sequences"] == 8
+    sweep = result["sweeps"]["mmnist2_10to10"]
+    assert sweep["widths"] == ["small", "medium"] and sweep["validation_seed"] == 1789
+    assert set(sweep["scores"]) == {"tfodevideo", "simvp"}
+    for family in ("tfodevideo", "simvp"):
+        assert set(sweep["scores"][family]) == {"small", "medium"}
+        scores = sweep["scores"][family]
+        assert sweep["chosen"][family] == min(scores, key=lambda w: scores[w]["mse_frame"])
+    scored = result["results"]["mmnist2_10to10"]
+    assert scored["seeds"] == [0, 1] and scored["table_sequences"] == 8
+    assert set(scored["table"]) == {"tfodevideo", "simvp", "black_frames", "copy_last"}
+    for family in ("tfodevideo", "simvp"):
+        psnr = scored["table"][family]["psnr"]
+        assert len(psnr["per_seed"]) == 2
+        assert psnr["mean"] == pytest.approx(np.mean(psnr["per_seed"]))
+        assert psnr["std"] == pytest.approx(np.std(psnr["per_seed"], ddof=1))
+        for seed in (0, 1):
+            record = result["training"]["mmnist2_10to10"][
+                f"{family}-{sweep['chosen'][family]}-seed{seed}"]
+            assert record["steps"] > 0 and record["seed"] == seed and record["clock"] == "cpu"
+            assert record["seconds"] >= 60 * 0.05
+    assert set(scored["table"]["black_frames"]) == {
+        "mse_frame", "mae_frame", "psnr", "ssim", "ssim_paper"}
+    assert all(len(c["psnr"]) == 90 for c in scored["curves"].values())
+    for picture in ("frames.png", "curves.png", "per_frame.csv", "sweep.json"):
+        assert (workdir / "mmnist2_10to10" / picture).stat().st_size > 0
+    assert len(result["targets"]) == 3 * 3 + 1  # Three peers x three metrics, and PSNR.
+    assert {t["rule"] for t in result["targets"]} <= {"every seed", "2 pooled sd", "not met"}
+
+
+def test_quality_small_mode_resumes_and_refuses_mixed_runs(tmp_path):
+    from benchmarks import quality
+
+    workdir = tmp_path / "quality"
+    argv = _quality_argv(workdir, "--widths", "medium", "--seeds", "0",
+                         "--settings", "ball_2to18", "--contestants", "tfodevideo", "convlstm")
+    assert quality.main(argv) == 0
+    result = json.loads((workdir / "quality.json").read_text())
+    assert result["sweeps"]["ball_2to18"]["scores"] == {}  # One width: nothing to sweep.
     centre = result["results"]["ball_2to18"]["centre_error_px"]
     assert centre["black_frames"] is None and centre["ground_truth"]["at_2x"] < 0.05
-    assert set(centre["tfodevideo"]) == {"at_1x", "at_2x", "mean_1x", "mean_beyond_1x"}
-    assert len(result["targets"]) == 3
+    if centre["tfodevideo"] is not None:
+        assert set(centre["tfodevideo"]) == {"at_1x", "at_2x", "mean_1x", "mean_beyond_1x"}
 
-    # A rerun finds every contestant trained and only scores again.
-    models = sorted(workdir.glob("*/*.keras"))
+    # A rerun finds every job trained and only scores again.
+    models = sorted(workdir.glob("*/runs/*.keras"))
+    assert len(models) == 2
     stamps = [path.stat().st_mtime_ns for path in models]
-    assert quality.main(argv + ["--settings", "ball_2to18"]) == 0
+    assert quality.main(argv) == 0
     assert [path.stat().st_mtime_ns for path in models] == stamps
     # Another budget in the same folder would mix runs: refused, named.
-    with pytest.raises(ValueError, match="0.05 minutes"):
-        quality.main(["--small", "--budget-minutes", "0.2", "--workdir", str(workdir),
-                      "--settings", *settings])
+    with pytest.raises(ValueError, match="budget_minutes="):
+        quality.main(_quality_argv(workdir, "--widths", "medium", "--seeds", "0",
+                                   "--settings", "ball_2to18", "--side-budget-minutes", "0.2",
+                                   "--contestants", "tfodevideo", "convlstm"))
+    # So would records made with other core counts.
+    record_path = workdir / "ball_2to18" / "runs" / "convlstm-medium-seed0.json"
+    record = json.loads(record_path.read_text())
+    record["cores"] = list(range(len(record["cores"] or []) + 3))
+    record_path.write_text(json.dumps(record))
+    with pytest.raises(ValueError, match="cores"):
+        quality.main(argv)
