@@ -36,6 +36,15 @@ def test_hand_computed_values():
     np.testing.assert_allclose(ssim_paper(guess, guess), 1.0, atol=1e-6)
 
 
+@pytest.mark.parametrize("channels", [1, 3])
+def test_ssim_is_tensorflows_ssim(rng, channels):
+    truth = smooth_frames(rng, (2, 3, 24, 40, channels))
+    guess = np.clip(truth + rng.normal(0, 0.1, truth.shape), 0, 1).astype(np.float32)
+    reference = tf.image.ssim(truth.reshape(6, 24, 40, channels),
+                              guess.reshape(6, 24, 40, channels), max_val=1.0)
+    np.testing.assert_allclose(ssim(truth, guess).numpy().reshape(-1), reference, atol=2e-6)
+
+
 def test_ssim_matches_scikit_image_gaussian(rng):
     truth, guess = smooth_frames(rng, (2, 3, 32, 32, 1)), smooth_frames(rng, (2, 3, 32, 32, 1))
     ours = ssim(truth, guess).numpy()

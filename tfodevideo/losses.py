@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from tfodevideo._checks import check_float
 from tfodevideo._frames import merge_time
+from tfodevideo.metrics import ssim_images
 
 
 @keras.saving.register_keras_serializable(package="tfodevideo")
@@ -52,7 +53,7 @@ class FrameLoss(keras.losses.Loss):
         if self.mae:
             loss += self.mae * tf.reduce_mean(tf.abs(error), axis=axes)
         if self.ssim:
-            similarity = tf.image.ssim(merge_time(y_true), merge_time(y_pred), max_val=1.0)
+            similarity = ssim_images(merge_time(y_true), merge_time(y_pred))
             per_clip = tf.reduce_mean(tf.reshape(similarity, [tf.shape(y_pred)[0], -1]), 1)
             loss += self.ssim * (1.0 - per_clip)
         return loss

@@ -8,7 +8,8 @@ to `[0, 1]` before scoring, and gives one value per frame `(batch, T)`:
 - `mae_frame`: absolute error summed over the pixels of a frame.
 - `psnr`: `10 log10(1 / mean pixel MSE)` per frame (OpenSTL); a perfect frame
   is capped at 100 dB instead of infinity so that means stay finite.
-- `ssim`: `tf.image.ssim(max_val=1.0)` (11x11 Gaussian window, sigma 1.5).
+- `ssim`: `tf.image.ssim(max_val=1.0)` (11x11 Gaussian window, sigma 1.5),
+  computed by the faster `ssim_images`; tests hold it to `tf.image.ssim`.
 - `ssim_paper`: scikit-image's `structural_similarity` with its default 7x7
   uniform window, sample covariance and `data_range=2.0`, per 2-D frame (what
   OpenSTL with scikit-image <= 0.19 and PhyDNet computed on float frames).
@@ -54,10 +55,52 @@ def psnr(y_true, y_pred):
     return 10.0 * tf.math.log(1.0 / tf.maximum(pixel_mse, _MIN_PIXEL_MSE)) / tf.math.log(10.0)
 
 
+def window_mean(images, weights):
+    """Valid 2-D filtering of `(N, H, W, C)` by the outer product of the 1-D
+    `weights` with themselves, each channel on its own.
+
+    Written as weighted sums of shifted slices, one axis after the other:
+    on CPU this is 20-100x faster than `tf.nn.avg_pool2d` or the depthwise
+    convolution inside `tf.image.ssim` (measured: 0.14 s against 2.7 s and
+    13 s for 2,000 frames of 64x64), which made scoring the bottleneck of
+    evaluation and of every training step's SSIM metric.
+    """
+    size = len(weights)
+    height = tf.shape(images)[1] - size + 1
+    width = tf.shape(images)[2] - size + 1
+    rows = tf.add_n([w * images[:, k : k + height] for k, w in enumerate(weights)])
+    return tf.add_n([w * rows[:, :, k : k + width] for k, w in enumerate(weights)])
+
+
+def _gaussian_weights(size=11, sigma=1.5):
+    """The 1-D factor of `tf.image.ssim`'s window (its 2-D kernel is a
+    softmax over `-(x^2 + y^2) / (2 sigma^2)`, the outer product of these)."""
+    coords = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
+    weights = np.exp(-0.5 * coords**2 / sigma**2)
+    return [float(w) for w in weights / weights.sum()]
+
+
+_GAUSSIAN = _gaussian_weights()
+
+
+def ssim_images(x, y, max_val=1.0):
+    """`tf.image.ssim(x, y, max_val)` for `(N, H, W, C)` images with sides of
+    at least 11, computed with `window_mean`; returns `(N,)`."""
+    c1, c2 = (0.01 * max_val) ** 2, (0.03 * max_val) ** 2
+    mean_x, mean_y = window_mean(x, _GAUSSIAN), window_mean(y, _GAUSSIAN)
+    num0 = 2.0 * mean_x * mean_y
+    den0 = tf.square(mean_x) + tf.square(mean_y)
+    luminance = (num0 + c1) / (den0 + c1)
+    num1 = 2.0 * window_mean(x * y, _GAUSSIAN)
+    den1 = window_mean(tf.square(x) + tf.square(y), _GAUSSIAN)
+    contrast_structure = (num1 - num0 + c2) / (den1 - den0 + c2)
+    return tf.reduce_mean(luminance * contrast_structure, axis=[1, 2, 3])
+
+
 def ssim(y_true, y_pred):
-    """SSIM by `tf.image.ssim(max_val=1.0)` per frame, `(batch, T)`."""
+    """SSIM as `tf.image.ssim(max_val=1.0)` computes it, per frame, `(batch, T)`."""
     y_true, y_pred = _prepare(y_true, y_pred)
-    values = tf.image.ssim(merge_time(y_true), merge_time(y_pred), max_val=1.0)
+    values = ssim_images(merge_time(y_true), merge_time(y_pred))
     return tf.reshape(values, tf.shape(y_true)[:2])
 
 
@@ -71,14 +114,11 @@ def ssim_paper(y_true, y_pred):
     y_true, y_pred = _prepare(y_true, y_pred)
     size, data_range = 7, 2.0
     c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
-    # Channels become frames: scikit-image scores each 2-D plane on its own.
-    x = tf.transpose(merge_time(y_true), [0, 3, 1, 2])[..., None]
-    y = tf.transpose(merge_time(y_pred), [0, 3, 1, 2])[..., None]
-    x = tf.reshape(x, tf.concat([[-1], tf.shape(x)[2:]], 0))
-    y = tf.reshape(y, tf.concat([[-1], tf.shape(y)[2:]], 0))
+    x, y = merge_time(y_true), merge_time(y_pred)
+    uniform = [1.0 / size] * size
 
     def mean(z):
-        return tf.nn.avg_pool2d(z, size, 1, "VALID")
+        return window_mean(z, uniform)
 
     ux, uy = mean(x), mean(y)
     covariance = size * size / (size * size - 1.0)
@@ -88,9 +128,8 @@ def ssim_paper(y_true, y_pred):
     index = ((2 * ux * uy + c1) * (2 * vxy + c2)) / (
         (ux * ux + uy * uy + c1) * (vx + vy + c2)
     )
-    per_plane = tf.reduce_mean(index, axis=[1, 2, 3])
-    channels = tf.shape(y_true)[-1]
-    per_frame = tf.reduce_mean(tf.reshape(per_plane, [-1, channels]), axis=1)
+    # Each channel is scored as its own 2-D plane, then channels averaged.
+    per_frame = tf.reduce_mean(index, axis=[1, 2, 3])
     return tf.reshape(per_frame, tf.shape(y_true)[:2])
 
 
