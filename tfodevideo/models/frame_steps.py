@@ -13,9 +13,8 @@ import tensorflow as tf
 
 from tfodevideo._checks import check_image_size
 from tfodevideo._checks import check_int
-from tfodevideo._frames import unit_frames
+from tfodevideo.models.inputs import check_inputs
 
-INPUT_KEYS = ("frames", "input_times", "query_times")
 # Training pipelines may add the true target frames under this key, for
 # models that learn with teacher forcing (see `with_teacher_frames`).
 TEACHER_KEY = "teacher_frames"
@@ -45,31 +44,22 @@ class FrameStepModel(keras.Model):
 
     def checked_inputs(self, inputs):
         """The checked frames in `[0, 1]` and the static number of query times."""
-        if not isinstance(inputs, dict) or set(INPUT_KEYS) - set(inputs):
-            raise ValueError(
-                f"The inputs must be a dict with keys {list(INPUT_KEYS)}. Received: "
-                f"{sorted(inputs) if isinstance(inputs, dict) else type(inputs).__name__}"
-            )
-        frames = tf.convert_to_tensor(inputs["frames"])
-        expected = (self.num_context, *self.image_size, self.channels)
-        if frames.shape.rank != 5 or tuple(frames.shape[1:]) != expected:
-            raise ValueError(
-                f"`frames` must have shape (batch, {', '.join(map(str, expected))}). "
-                f"Received: shape {tuple(frames.shape)}"
-            )
-        steps = inputs["query_times"].shape[-1]
+        frames, _, query_times = check_inputs(
+            inputs, self.num_context, self.image_size, self.channels, self.compute_dtype
+        )
+        steps = query_times.shape[-1]
         if steps is None:
             raise ValueError(
                 f"{type(self).__name__} needs a static number of query times."
             )
-        return unit_frames(frames, "frames", self.compute_dtype), steps
+        return frames, steps
 
     def build(self, inputs_shape):
         if self.built:
             return
         self.call({
             "frames": tf.zeros([1, self.num_context, *self.image_size, self.channels]),
-            "input_times": tf.zeros([1, self.num_context]),
+            "input_times": tf.range(self.num_context, dtype=tf.float32)[None],
             "query_times": tf.zeros([1, 1]),
         })
         self.built = True

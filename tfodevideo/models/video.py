@@ -5,7 +5,6 @@ import tensorflow as tf
 from keras import layers
 
 from tfodevideo import losses
-from tfodevideo._frames import unit_frames
 from tfodevideo._checks import check_choice
 from tfodevideo._checks import check_float
 from tfodevideo._checks import check_image_size
@@ -17,9 +16,9 @@ from tfodevideo.layers.conv_blocks import ConvDecoder
 from tfodevideo.layers.conv_blocks import ConvEncoder
 from tfodevideo.layers.conv_blocks import check_divisible
 from tfodevideo.layers.spatial_encoding import SpatialEncoding
+from tfodevideo.models.inputs import check_inputs
 
 LATENTS = ("vector", "map")
-INPUT_KEYS = ("frames", "input_times", "query_times")
 
 
 @keras.saving.register_keras_serializable(package="tfodevideo")
@@ -246,28 +245,9 @@ class VideoODE(keras.Model):
 
     def _prepare(self, inputs):
         """Checks the inputs and converts uint8 frames; see the class docstring."""
-        if not isinstance(inputs, dict) or set(INPUT_KEYS) - set(inputs):
-            raise ValueError(
-                f"The inputs must be a dict with keys {list(INPUT_KEYS)}. Received: "
-                f"{sorted(inputs) if isinstance(inputs, dict) else type(inputs).__name__}"
-            )
-        frames = tf.convert_to_tensor(inputs["frames"])
-        input_times = tf.cast(inputs["input_times"], self.compute_dtype)
-        query_times = tf.cast(inputs["query_times"], self.compute_dtype)
-        expected = (self.num_context, *self.image_size, self.channels)
-        if frames.shape.rank != 5 or tuple(frames.shape[1:]) != expected:
-            raise ValueError(
-                "`frames` must have shape (batch, num_context, H, W, C) = "
-                f"(batch, {', '.join(map(str, expected))}). Received: shape "
-                f"{tuple(frames.shape)}"
-            )
-        if input_times.shape.rank != 2 or input_times.shape[1] != self.num_context:
-            raise ValueError(
-                f"`input_times` must have shape (batch, {self.num_context}), one "
-                f"time per input frame. Received: shape {tuple(input_times.shape)}"
-            )
-        frames = unit_frames(frames, "frames", self.compute_dtype)
-        return frames, input_times, query_times
+        return check_inputs(
+            inputs, self.num_context, self.image_size, self.channels, self.compute_dtype
+        )
 
     def get_config(self):
         config = super().get_config()
