@@ -15,7 +15,7 @@ import sys
 import numpy as np
 
 from tfodevideo.inference import read_clip
-from tfodevideo.training.evaluate import load_video_model
+from tfodevideo.models import load_model
 
 
 def main(argv=None):
@@ -25,7 +25,7 @@ def main(argv=None):
     parser.add_argument("--times", required=True, help="query times, e.g. 0.2,0.3,0.5")
     parser.add_argument("--frame-dt", type=float, default=0.1)
     args = parser.parse_args(argv)
-    model = load_video_model(args.model)
+    model = load_model(args.model)
     frames = read_clip(args.clip, model.channels)[: model.num_context]
     body = {
         "signature_name": "serving_default",

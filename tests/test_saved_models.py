@@ -8,13 +8,13 @@ import tensorflow as tf
 
 from tfodevideo.data import make_dataset
 from tfodevideo.inference import read_clip
-from tfodevideo.training.evaluate import load_video_model
+from tfodevideo.models import load_model
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "saved_models")
 
 
 def test_the_shipped_ball_model_beats_both_baselines_7x_on_fresh_test_clips():
-    model = load_video_model(os.path.join(ROOT, "ball_latent_ode.keras"))
+    model = load_model(os.path.join(ROOT, "ball_latent_ode.keras"))
     # Test clips from far into the test stream: the model was trained before
     # the validation split existed and validated on the stream's first clips.
     inputs, truth = next(iter(make_dataset("ball", 256, split="test", num_clips=256,
@@ -28,7 +28,7 @@ def test_the_shipped_ball_model_beats_both_baselines_7x_on_fresh_test_clips():
 
 
 def test_the_shipped_ball_model_predicts_and_serves():
-    model = load_video_model(os.path.join(ROOT, "ball_latent_ode.keras"))
+    model = load_model(os.path.join(ROOT, "ball_latent_ode.keras"))
     clip = read_clip(os.path.join(ROOT, "examples", "ball_clip.npy"))
     times = np.arange(20, dtype=np.float32) * 0.1
     inputs = {"frames": clip[None, :2], "input_times": times[None, :2],

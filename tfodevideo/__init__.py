@@ -1,22 +1,49 @@
 """tfodevideo: continuous-time video models with latent Neural ODEs.
 
-The public API is small: `tfodevideo.data` for data sets and pipelines,
-`tfodevideo.layers` for the vector fields and the `NeuralODE` layer,
-`tfodevideo.models` for the functional models, `tfodevideo.losses` and
-`tfodevideo.metrics` for training and scoring. Importing the package
-registers every class a saved `.keras` model of ours may hold.
+The names a user needs are here: the models (`VideoODE`, `LatentODE`), the
+Neural ODE layer and its fields (`NeuralODE`, `MLPField`, `ConvField`),
+training and scoring (`FrameLoss`, `FrameMetric`), data (`make_dataset`),
+and saved models (`load_model`, `predict_clip`). Training lives in
+`tfodevideo.training`.
+
+Names load on first use, so that `import tfodevideo` (and the command's
+`--help`) does not start TensorFlow. A saved `.keras` model of ours is read
+with `tfodevideo.load_model`, or with `keras.saving.load_model` once a
+model class has been touched (`tfodevideo.models` registers them all).
 """
 
-from tfodevideo import data as data
-from tfodevideo import layers as layers
-from tfodevideo import losses as losses
-from tfodevideo import metrics as metrics
-from tfodevideo import models as models
-from tfodevideo.layers import MLPField as MLPField
-from tfodevideo.layers import NeuralODE as NeuralODE
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "MLPField", "NeuralODE", "data", "layers", "losses", "metrics", "models", "__version__"
-]
+# Public name -> the module that defines it.
+_NAMES = {
+    "VideoODE": "tfodevideo.models",
+    "LatentODE": "tfodevideo.models",
+    "load_model": "tfodevideo.models",
+    "NeuralODE": "tfodevideo.layers",
+    "MLPField": "tfodevideo.layers",
+    "ConvField": "tfodevideo.layers",
+    "FrameLoss": "tfodevideo.losses",
+    "FrameMetric": "tfodevideo.metrics",
+    "make_dataset": "tfodevideo.data",
+    "predict_clip": "tfodevideo.inference",
+}
+_SUBMODULES = ("data", "layers", "losses", "metrics", "models", "training")
+
+__all__ = sorted(_NAMES) + list(_SUBMODULES) + ["__version__"]
+
+
+def __getattr__(name):
+    if name in _NAMES:
+        value = getattr(importlib.import_module(_NAMES[name]), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"tfodevideo.{name}")
+    else:
+        raise AttributeError(f"module 'tfodevideo' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

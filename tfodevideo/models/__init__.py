@@ -3,6 +3,7 @@
 from tfodevideo.models.autoencoder import ConvAutoEncoder as ConvAutoEncoder
 from tfodevideo.models.convlstm import ConvLSTMBaseline as ConvLSTMBaseline
 from tfodevideo.models.latent_ode import LatentODE as LatentODE
+from tfodevideo.models.loading import load_model as load_model
 from tfodevideo.models.simvp import SimVPBaseline as SimVPBaseline
 from tfodevideo.models.trajectory import trajectory_model as trajectory_model
 from tfodevideo.models.video import VideoODE as VideoODE
@@ -13,5 +14,6 @@ __all__ = [
     "LatentODE",
     "SimVPBaseline",
     "VideoODE",
+    "load_model",
     "trajectory_model",
 ]

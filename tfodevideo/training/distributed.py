@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from tfodevideo._checks import check_choice
 
-STRATEGIES = ("default", "mirrored", "multi_worker")
+from tfodevideo.training.choices import STRATEGIES
 
 
 def make_strategy(name="default"):

@@ -24,8 +24,8 @@ from tfodevideo.training.presets import resolve
 from tfodevideo.training.train import compiled_model
 from tfodevideo.training.train import make_data
 
-TUNERS = ("random", "bayesian", "hyperband")
-OBJECTIVES = {"val_psnr": "max", "val_ssim": "max", "val_loss": "min"}
+from tfodevideo.training.choices import OBJECTIVES
+from tfodevideo.training.choices import TUNERS
 SUMMARY = "trials.csv"
 
 
