@@ -79,6 +79,26 @@ def test_bad_requests_fail_with_our_message(model, exported):
                 {"input_times": twice}):
         with pytest.raises(tf.errors.InvalidArgumentError, match="must be \\(batch, 2"):
             served(**dict(request, **bad))
+    times = request["input_times"].numpy()
+    for bad, match in [
+        ({"query_times": tf.zeros([0])}, "`query_times` is empty"),
+        ({"query_times": tf.zeros([1, 4])}, "`query_times` \\(T,\\)"),
+        ({"query_times": tf.constant(0.5)}, "`query_times` \\(T,\\)"),
+        ({"frames": request["frames"][:0], "input_times": request["input_times"][:0]},
+         "`frames` holds no clips"),
+        ({"input_times": tf.constant(times[:, :1].repeat(2, 1))}, "strictly increasing"),
+        ({"input_times": tf.constant(times[:, ::-1].copy())}, "strictly increasing"),
+        ({"input_times": tf.constant([[np.nan, 0.1]])}, "`input_times` must be finite"),
+    ]:
+        with pytest.raises(tf.errors.InvalidArgumentError, match=match):
+            served(**dict(request, **bad))
+
+
+def test_an_exported_version_is_readable_by_other_users(exported):
+    for root, folders, files in os.walk(exported[0]["path"]):
+        assert os.stat(root).st_mode & 0o777 == 0o755, root
+        for name in files:
+            assert os.stat(os.path.join(root, name)).st_mode & 0o777 == 0o644, name
 
 
 def test_versions_are_never_overwritten_and_a_failed_export_leaves_them(

@@ -62,9 +62,15 @@ def _padded_shape(tensor, rank):
 
 
 def _has_shape(tensor, expected):
-    """A scalar bool: `tensor` has `len(expected)` axes, each as given (None: any)."""
+    """A scalar bool: `tensor` has `len(expected)` axes, each as given (None: any).
+
+    Where the signature fixes the rank, `tf.rank` is folded to that constant
+    when traced, so a request of another rank is also caught by its element
+    count: the product of the first `len(expected)` sizes must be all of it.
+    """
     shape = _padded_shape(tensor, len(expected))
-    checks = [tf.equal(tf.rank(tensor), len(expected))]
+    checks = [tf.equal(tf.rank(tensor), len(expected)),
+              tf.equal(tf.reduce_prod(shape), tf.size(tensor))]
     checks += [tf.equal(shape[i], size) for i, size in enumerate(expected) if size]
     return tf.reduce_all(tf.stack(checks))
 
@@ -91,12 +97,16 @@ def _check_request(model, frames, input_times, query_times, prefix=""):
         "shapes:", tf.shape(frames), tf.shape(input_times), tf.shape(query_times),
     ])
     with tf.control_dependencies([check]):
-        return tf.identity(frames), tf.identity(input_times), tf.identity(query_times)
+        # The query times' rank is left open in the signature (so that the
+        # check above sees it); from here on it is known to be 1.
+        query_times = tf.ensure_shape(tf.identity(query_times), [None])
+        return tf.identity(frames), tf.identity(input_times), query_times
 
 
 def _serving_functions(model):
     """The two endpoint functions and their input signatures."""
-    query = tf.TensorSpec([None], tf.float32, "query_times")
+    # Any rank, checked in the graph: a fixed rank would be assumed, not checked.
+    query = tf.TensorSpec(None, tf.float32, "query_times")
 
     def serve(frames, input_times, query_times):
         frames, input_times, query_times = _check_request(
@@ -185,6 +195,7 @@ def export_model(model, name, base_dir="saved_models", version=None, verify=Fals
     staging = tempfile.mkdtemp(prefix=f".{version}-", dir=model_dir)
     try:
         archive.write_out(staging, verbose=False)
+        _make_readable(staging)
         report = verify_export(staging, model) if verify else None
         os.rename(staging, target)
     finally:
@@ -192,6 +203,18 @@ def export_model(model, name, base_dir="saved_models", version=None, verify=Fals
     if report:
         report["path"] = target
     return {"path": target, "version": version, "verification": report}
+
+
+def _make_readable(folder):
+    """Opens a written version to every user (0755 folders, 0644 files): the
+    staging folder is made 0700, and a TF Serving process usually runs as
+    another user than the one exporting."""
+    os.chmod(folder, 0o755)
+    for root, folders, files in os.walk(folder):
+        for name in folders:
+            os.chmod(os.path.join(root, name), 0o755)
+        for name in files:
+            os.chmod(os.path.join(root, name), 0o644)
 
 
 def example_request(model, num_queries=5, batch=1, seed=0):
