@@ -26,7 +26,10 @@ def test_preview_writes_a_png_per_data_set(tmp_path):
          "ball_gravity.png", "mmnist1.png", "mmnist2.png", "moving_mnist_standard_test.png"]
     )
     strip = tf.io.decode_png(tf.io.read_file(str(tmp_path / "mmnist2.png"))).numpy()
-    assert strip.shape == (2 * 64 + 2, 20 * 64 + 19 * 2, 1)
+    # Two labelled rows of 20 frames; the frames themselves are drawn as they are.
+    rows = np.stack([viz.labelled_strip(clip, [""] * 20, "", per_row=20)
+                     for clip in np.zeros((2, 20, 64, 64, 1))])
+    assert strip.shape == (2 * rows.shape[1] + 2, rows.shape[2], 3)
 
 
 def test_user_errors_give_one_line_and_status_2(tmp_path):

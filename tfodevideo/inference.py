@@ -1,80 +1,29 @@
-"""Prediction from files: read a clip, predict any times, write frames and pictures.
+"""Prediction from a clip: predict any times, write frames, times and pictures.
 
-Clips are read from `.npy` / `.npz` arrays `(T, H, W)` or `(T, H, W, C)`
-(uint8 0-255 or float 0-1; an `.npz` holds the clip as `frames` or as its only
-array), from a GIF, or from a folder of PNG files taken in name order. Frame
-`k` of a clip is at time `k * frame_dt`.
+Frame `k` of a clip is at time `k * frame_dt`. Clips are read by
+`tfodevideo.clip_io.read_clip` (arrays, PNG folders, GIF and video files).
 """
 
-import glob
+import json
 import os
 
-import imageio.v3 as iio
 import numpy as np
-import tensorflow as tf
 
 from tfodevideo import viz
-
-
-def read_clip(path, channels=1):
-    """Reads one clip as float32 `(T, H, W, channels)` in `[0, 1]`."""
-    if os.path.isdir(path):
-        files = sorted(glob.glob(os.path.join(path, "*.png")))
-        if not files:
-            raise ValueError(f"The folder {path!r} holds no .png files.")
-        frames = np.stack([tf.io.decode_png(tf.io.read_file(f)).numpy() for f in files])
-    elif not os.path.isfile(path):
-        raise FileNotFoundError(f"No clip at {path!r}")
-    elif path.endswith(".npz"):
-        with np.load(path) as archive:
-            keys = list(archive)
-            key = "frames" if "frames" in keys else keys[0] if len(keys) == 1 else None
-            if key is None:
-                raise ValueError(
-                    f"{path!r} must hold the clip as 'frames' or as its only array. "
-                    f"Received keys: {keys}"
-                )
-            frames = archive[key]
-    elif path.endswith(".npy"):
-        frames = np.load(path)
-    elif path.lower().endswith(".gif"):
-        frames = iio.imread(path, index=None)
-    else:
-        raise ValueError(
-            f"Cannot read {path!r}: expected .npy, .npz, .gif or a folder of PNGs."
-        )
-    return _to_unit_frames(np.asarray(frames), channels, path)
-
-
-def _to_unit_frames(frames, channels, path):
-    if frames.ndim == 3:
-        frames = frames[..., None]
-    if frames.ndim != 4:
-        raise ValueError(
-            f"A clip must be (T, H, W) or (T, H, W, C). Received: shape "
-            f"{frames.shape} from {path!r}"
-        )
-    if frames.dtype == np.uint8:
-        frames = frames.astype(np.float32) / 255.0
-    frames = frames.astype(np.float32)
-    if frames.shape[-1] == 4:  # Drop the alpha channel of RGBA images.
-        frames = frames[..., :3]
-    if frames.shape[-1] == 3 and channels == 1:
-        frames = frames.mean(axis=-1, keepdims=True)
-    if frames.shape[-1] != channels:
-        raise ValueError(
-            f"The model takes {channels} channel(s); {path!r} has {frames.shape[-1]}."
-        )
-    if not np.all(np.isfinite(frames)) or frames.min() < 0 or frames.max() > 1:
-        raise ValueError(f"{path!r} holds values outside [0, 1] (or not finite).")
-    return frames
-
+from tfodevideo.clip_io import read_clip  # noqa: F401  (part of this module's API)
+from tfodevideo.clip_io import write_video
 
 def model_inputs(model, clip, query_times, frame_dt=0.1):
     """The inputs dict of one clip: its first `num_context` frames and times."""
     if len(clip) < model.num_context:
         raise ValueError(
             f"The model reads {model.num_context} input frames; the clip has {len(clip)}."
+        )
+    if tuple(clip.shape[1:3]) != tuple(model.image_size):
+        (height, width), (clip_h, clip_w) = model.image_size, clip.shape[1:3]
+        raise ValueError(
+            f"The model takes {width}x{height} frames, the clip is {clip_w}x{clip_h}: "
+            "pass --resize (or read_clip(..., image_size=model.image_size))."
         )
     query = np.asarray(query_times, np.float32)
     return {
@@ -85,45 +34,87 @@ def model_inputs(model, clip, query_times, frame_dt=0.1):
 
 
 def predict_clip(model, clip, query_times, frame_dt=0.1):
-    """Predicted frames `(T, H, W, C)` at `query_times` (any order is sorted)."""
-    query = np.sort(np.asarray(query_times, np.float32))
-    return model(model_inputs(model, clip, query, frame_dt), training=False).numpy()[0]
+    """Predicted frames `(T, H, W, C)` at `query_times`, in the order asked
+    (any order; a repeated time gets the same frame)."""
+    query = np.asarray(query_times, np.float64).reshape(-1)
+    if not len(query):
+        raise ValueError("`query_times` is empty: ask for at least one time.")
+    unique, order = np.unique(query.astype(np.float32), return_inverse=True)
+    predicted = model(model_inputs(model, clip, unique, frame_dt), training=False)
+    return predicted.numpy()[0][order.reshape(-1)]
 
 
-def write_prediction(frames, out_dir, name="prediction"):
-    """Writes `name.npy`, `name.gif` and a `name.png` strip; returns the paths.
+def write_prediction(frames, out_dir, times, inputs=None, input_times=None,
+                     name="prediction", fps=None, video="gif"):
+    """Writes the frames, their times and labelled pictures; returns the paths.
 
-    The GIF shows each frame for 100 ms; its encoder merges identical
-    consecutive frames into one shown longer, so the `.npy` is the one to
-    read frames back from.
+    Args:
+        frames: predicted frames `(T, H, W, C)` in `[0, 1]`.
+        out_dir: output folder (made if missing).
+        times: the `T` times of `frames`.
+        inputs, input_times: the model's input frames and times, shown
+            above the prediction in the strip.
+        name: stem of the files.
+        fps: frames per second of the animation; default: one second of
+            clip time per second (`1 / step` between predicted times).
+        video: `"gif"`, `"mp4"` or `"both"`.
+
+    Returns:
+        Paths of `name.npy` (frames), `name_times.json`, the strip `name.png`
+        (input and predicted frames labelled with their times, wrapped into
+        rows) and the animation(s).
     """
+    times = [float(t) for t in times]
+    if len(times) != len(frames):
+        raise ValueError(f"{len(frames)} frames but {len(times)} times.")
     os.makedirs(out_dir, exist_ok=True)
-    paths = [os.path.join(out_dir, f"{name}.{ext}") for ext in ("npy", "gif", "png")]
-    np.save(paths[0], frames)
-    pictures = viz.to_uint8(frames)
-    iio.imwrite(paths[1], pictures[..., 0] if pictures.shape[-1] == 1 else pictures,
-                duration=100, loop=0)
-    viz.save_png(paths[2], viz.frame_grid(frames[None]))
+    stem = os.path.join(out_dir, name)
+    np.save(f"{stem}.npy", frames)
+    with open(f"{stem}_times.json", "w") as handle:
+        json.dump({"times": times, "frames": f"{name}.npy"}, handle, indent=1)
+    blocks = []
+    if inputs is not None:
+        blocks.append(viz.labelled_strip(inputs, viz.time_labels(input_times), "input"))
+    blocks.append(viz.labelled_strip(frames, viz.time_labels(times), "predicted"))
+    paths = [f"{stem}.npy", f"{stem}_times.json",
+             viz.save_png(f"{stem}.png", viz.stack_images(blocks))]
+    fps = fps or default_fps(times)
+    for extension in {"gif": ["gif"], "mp4": ["mp4"], "both": ["gif", "mp4"]}[video]:
+        paths.append(write_video(f"{stem}.{extension}", frames, viz.time_labels(times), fps))
     return paths
 
 
+def default_fps(times):
+    """One second of clip time per second: 1 / the median step (10 fps for
+    one frame)."""
+    steps = np.diff(np.sort(np.asarray(times, np.float64)))
+    steps = steps[steps > 0]
+    return float(np.clip(1.0 / np.median(steps), 0.1, 100.0)) if len(steps) else 10.0
+
+
 def swap_picture(model, clip_a, clip_b, query_times, frame_dt=0.1):
-    """A frame grid: A's own prediction, A's motion with B's look, B's inputs.
+    """A labelled picture: A's inputs, A's own prediction, A's motion drawn with
+    B's look, and B's inputs, each frame with its time.
 
     Returns:
-        frames `(3, T, H, W, C)` for `viz.frame_grid`; B's row holds its input
-        frames followed by black ones (cut to `T` frames).
+        uint8 RGB image.
     """
-    own = predict_clip(model, clip_a, query_times, frame_dt)
-    swapped = swap_clips(model, clip_a, clip_b, query_times, frame_dt)
-    b_row = np.zeros_like(own)
-    shown = min(len(own), model.num_context)
-    b_row[:shown] = clip_b[:shown]
-    return np.stack([own, swapped, b_row])
+    context = model.num_context
+    input_labels = viz.time_labels(np.arange(context) * frame_dt)
+    labels = viz.time_labels(query_times)
+    return viz.stack_images([
+        viz.labelled_strip(clip_a[:context], input_labels, "A: inputs"),
+        viz.labelled_strip(predict_clip(model, clip_a, query_times, frame_dt), labels,
+                           "A: predicted"),
+        viz.labelled_strip(swap_clips(model, clip_a, clip_b, query_times, frame_dt), labels,
+                           "A's motion,\nB's look"),
+        viz.labelled_strip(clip_b[:context], input_labels, "B: inputs"),
+    ])
 
 
 def swap_clips(model, clip_a, clip_b, query_times, frame_dt=0.1):
-    """A's motion drawn with B's appearance, `(T, H, W, C)`."""
+    """A's motion drawn with B's appearance, `(T, H, W, C)`, at increasing
+    `query_times`."""
     inputs_a = model_inputs(model, clip_a, query_times, frame_dt)
     inputs_b = model_inputs(model, clip_b, query_times, frame_dt)
     return model.swap_appearance(inputs_a, inputs_b).numpy()[0]

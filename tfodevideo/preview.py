@@ -34,12 +34,22 @@ def write_previews(out_dir, num_clips=4, seed=0, data_dir=None):
     def save(name, image):
         written.append(viz.save_png(os.path.join(out_dir, f"{name}.png"), image))
 
+    def strips(frames, frame_dt):
+        """One labelled row per clip, each frame with its time."""
+        frames = np.asarray(frames, np.float32)
+        labels = viz.time_labels(np.arange(frames.shape[1]) * frame_dt)
+        return viz.stack_images([
+            viz.labelled_strip(clip, labels, f"clip {k}", per_row=len(clip))
+            for k, clip in enumerate(frames)
+        ])
+
     tracks = [spiral_trajectory(shape)["states"][:, :2] for shape in SHAPES]
     many = random_trajectories(num_clips, "spiral", seed=seed)["states"]
     save("trajectories", viz.plot_tracks(tracks + list(many[..., :2].numpy())))
     for physics in PHYSICS:
-        clips = GaussianBall(physics).generate(num_clips, seed=seed)
-        save(f"ball_{physics}", viz.frame_grid(clips["frames"]))
+        source = GaussianBall(physics)
+        clips = source.generate(num_clips, seed=seed)
+        save(f"ball_{physics}", strips(clips["frames"], source.frame_dt))
     for name, spec in DATASETS.items():
         if spec.source is GaussianBall:
             continue
@@ -48,10 +58,10 @@ def write_previews(out_dir, num_clips=4, seed=0, data_dir=None):
         except (FileNotFoundError, ValueError) as error:
             skipped[name] = str(error)
             continue
-        save(name, viz.frame_grid(source.generate(num_clips, seed=seed)["frames"]))
+        save(name, strips(source.generate(num_clips, seed=seed)["frames"], source.frame_dt))
     try:
         test = files.load_moving_mnist_test(data_dir=data_dir, num_sequences=num_clips)
-        save("moving_mnist_standard_test", viz.frame_grid(test.astype(np.float32) / 255))
+        save("moving_mnist_standard_test", strips(test / 255.0, 0.1))
     except (FileNotFoundError, ValueError) as error:
         skipped["moving_mnist_standard_test"] = str(error)
     return written, skipped

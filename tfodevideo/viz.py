@@ -1,13 +1,25 @@
-"""Pictures of clips and trajectories: PNG strips, written with TensorFlow alone."""
+"""Pictures of clips and trajectories: PNG strips, labelled frames and GIFs."""
 
+import math
 import os
 
 import numpy as np
 import tensorflow as tf
+from PIL import Image
+from PIL import ImageDraw
+from PIL import ImageFont
 
 # Gap between tiles, in pixels, drawn in mid grey so black frames stay visible.
 _GAP = 2
 _GAP_VALUE = 128
+# Frames are enlarged (nearest neighbour) to at least this many pixels a side,
+# so that a 28x28 prediction and its time label can be read.
+MIN_SIDE = 64
+# Frames per row of a labelled strip; longer predictions wrap.
+FRAMES_PER_ROW = 10
+_LABEL_HEIGHT = 14
+_TITLE_WIDTH = 120
+_BACKGROUND = 40
 _TRACK_COLOURS = np.array(
     [[31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189]],
     np.uint8,
@@ -80,3 +92,86 @@ def save_png(path, image):
         os.makedirs(folder, exist_ok=True)
     tf.io.write_file(path, tf.io.encode_png(image))
     return path
+
+
+def enlarge(frames, min_side=MIN_SIDE):
+    """Repeats pixels (nearest neighbour) so the smaller side is at least
+    `min_side`; frames `(..., H, W, C)` of any dtype."""
+    factor = max(1, math.ceil(min_side / min(frames.shape[-3:-1])))
+    return np.repeat(np.repeat(frames, factor, axis=-3), factor, axis=-2)
+
+
+def _draw_text(image, xy, text):
+    canvas = Image.fromarray(image)
+    ImageDraw.Draw(canvas).text(xy, text, fill=255 if image.ndim == 2 else (255,) * 3,
+                                font=ImageFont.load_default(size=11))
+    image[...] = np.asarray(canvas)
+
+
+def labelled_strip(frames, labels, title, per_row=FRAMES_PER_ROW):
+    """One titled block of frames, each with its label (e.g. its time) below.
+
+    Args:
+        frames: `(T, H, W, C)` in `[0, 1]`.
+        labels: `T` short strings.
+        title: the block's name, written on its left.
+        per_row: frames per row; a longer clip wraps into more rows.
+
+    Returns:
+        uint8 RGB image.
+    """
+    tiles = enlarge(to_uint8(frames))
+    if tiles.shape[-1] == 1:
+        tiles = np.repeat(tiles, 3, axis=-1)
+    count, height, width = tiles.shape[:3]
+    per_row = max(1, min(per_row, count))
+    rows = math.ceil(count / per_row)
+    cell_h, cell_w = height + _LABEL_HEIGHT + _GAP, width + _GAP
+    image = np.full((rows * cell_h, _TITLE_WIDTH + per_row * cell_w, 3), _BACKGROUND, np.uint8)
+    for k, (tile, label) in enumerate(zip(tiles, labels)):
+        top = (k // per_row) * cell_h
+        left = _TITLE_WIDTH + (k % per_row) * cell_w
+        image[top : top + height, left : left + width] = tile
+        _draw_text(image, (left + 1, top + height), label)
+    _draw_text(image, (4, 2), title)
+    return image
+
+
+def stack_images(images):
+    """Stacks RGB images vertically, padding narrower ones on the right."""
+    width = max(image.shape[1] for image in images)
+    padded = [np.pad(image, [(0, _GAP), (0, width - image.shape[1]), (0, 0)],
+                     constant_values=_BACKGROUND) for image in images]
+    return np.concatenate(padded)[:-_GAP]
+
+
+def time_labels(times):
+    """`["t=0.10", ...]`, with as many decimals as the times need (up to 4)."""
+    times = np.asarray(times, np.float64)
+    for decimals in range(1, 5):
+        if np.allclose(np.round(times, decimals), times, atol=1e-6):
+            break
+    return [f"t={t:.{decimals}f}" for t in times]
+
+
+def labelled_frames(frames, labels):
+    """Each frame enlarged, with its label drawn below: for GIF and MP4 frames.
+
+    The label also keeps identical predictions apart, which a GIF encoder
+    would otherwise merge into one long frame.
+
+    Returns:
+        uint8 `(T, H', W', 3)` with `H'` and `W'` multiples of 16 (what video
+        codecs need).
+    """
+    tiles = enlarge(to_uint8(frames))
+    if tiles.shape[-1] == 1:
+        tiles = np.repeat(tiles, 3, axis=-1)
+    count, height, width = tiles.shape[:3]
+    out_h = 16 * math.ceil((height + _LABEL_HEIGHT) / 16)
+    out_w = 16 * math.ceil(width / 16)
+    out = np.zeros((count, out_h, out_w, 3), np.uint8)
+    out[:, :height, :width] = tiles
+    for frame, label in zip(out, labels):
+        _draw_text(frame, (1, height), label)
+    return out

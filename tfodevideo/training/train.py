@@ -245,11 +245,18 @@ def _fit(model, preset, train_data, validation, workdir, backup, verbose):
 
 
 def _picture_predictions(model, validation, workdir):
-    """A GIF of one held-out clip's prediction and a true-over-predicted strip."""
+    """A GIF of one held-out clip's prediction and labelled strips of it."""
     inputs, targets = next(iter(validation))
-    predicted = model({k: v[:1] for k, v in inputs.items()}, training=False).numpy()[0]
-    paths = write_prediction(predicted, workdir, "prediction")
-    strip = viz.frame_grid(np.stack([targets[0].numpy(), predicted]))
+    first = {k: v[:1] for k, v in inputs.items()}
+    predicted = model(first, training=False).numpy()[0]
+    times = np.broadcast_to(first["query_times"], [1, len(predicted)])[0]
+    paths = write_prediction(
+        predicted, workdir, times, inputs=first["frames"].numpy()[0],
+        input_times=first["input_times"].numpy()[0], name="prediction",
+    )
+    labels = viz.time_labels(times)
+    strip = viz.stack_images([viz.labelled_strip(targets[0].numpy(), labels, "true"),
+                              viz.labelled_strip(predicted, labels, "predicted")])
     paths.append(viz.save_png(os.path.join(workdir, "true_over_predicted.png"), strip))
     return paths
 
