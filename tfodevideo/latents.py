@@ -101,6 +101,11 @@ def position_r2(latents, coordinates, train_fraction=0.5):
     """
     latents = np.asarray(latents, np.float64)
     coordinates = np.asarray(coordinates, np.float64)
+    if len(latents) < 2:
+        raise ValueError(
+            "The held-out R^2 needs at least 2 clips: some to fit the map, the "
+            f"others to score it. Received: {len(latents)} clip(s)"
+        )
     split = max(1, min(len(latents) - 1, int(round(len(latents) * train_fraction))))
 
     def design(x):

@@ -4,9 +4,8 @@ Files are looked up in `data_dir` when given, else in the folder named by the
 `TFODEVIDEO_DATA_DIR` environment variable. Without either, MNIST comes from
 `keras.datasets.mnist.load_data()` (downloaded once to `~/.keras/datasets`).
 The Moving MNIST test set is the Toronto file `mnist_test_seq.npy`
-(https://www.cs.toronto.edu/~nitish/unsupervised_video/mnist_test_seq.npy), or
-the same frames through `tfds.load("moving_mnist", split="test")`, whose
-`image_sequence` feature is already batch-first `(20, 64, 64, 1)` uint8.
+(https://www.cs.toronto.edu/~nitish/unsupervised_video/mnist_test_seq.npy),
+or an `.npz` holding it as `data`.
 """
 
 import os
@@ -29,6 +28,15 @@ MNIST_SPLITS = {
 # Where each split's first digit sits in MNIST's train then test images, so
 # that digit indices of all splits can be compared (see `mnist_offset`).
 MNIST_TRAIN_SIZE = 60000
+
+
+# Said by every error about a missing data file.
+WHERE_TO_GET = (
+    f"Set ${DATA_DIR_ENV} or pass --data-dir (Python: `data_dir`) to a folder "
+    f"holding {MNIST_FILE} (Keras' file, https://storage.googleapis.com/tensorflow/"
+    "tf-keras-datasets/mnist.npz) and, for the standard test set, "
+    "mnist_test_seq.npy (http://www.cs.toronto.edu/~nitish/unsupervised_video/)."
+)
 
 
 def resolve_data_dir(data_dir=None):
@@ -76,14 +84,13 @@ def load_mnist(split="train", data_dir=None):
             (x_train, _), (x_test, _) = keras.datasets.mnist.load_data()
         except Exception as error:
             raise FileNotFoundError(
-                f"MNIST could not be downloaded ({error}). Pass `data_dir` or "
-                f"set ${DATA_DIR_ENV} to a folder holding {MNIST_FILE}."
-            ) from error
+                f"MNIST could not be downloaded ({error}). {WHERE_TO_GET}"
+            ) from None
         images = x_train if key == "x_train" else x_test
     else:
         path = os.path.join(folder, MNIST_FILE)
         if not os.path.isfile(path):
-            raise FileNotFoundError(f"No {MNIST_FILE} in the data folder: {path!r}")
+            raise FileNotFoundError(f"No {MNIST_FILE} in the data folder: {path!r}. {WHERE_TO_GET}")
         with np.load(path) as archive:
             if key not in archive:
                 raise ValueError(
@@ -123,7 +130,7 @@ def load_moving_mnist_test(path=None, data_dir=None, num_sequences=None):
         if not found:
             raise FileNotFoundError(
                 f"No Moving MNIST test file ({' or '.join(MOVING_MNIST_TEST_FILES)}) "
-                f"in the data folder {folder!r}. Pass `path`, or set ${DATA_DIR_ENV}."
+                f"in the data folder {folder!r}. {WHERE_TO_GET}"
             )
         path = found[0]
     if not os.path.isfile(path):

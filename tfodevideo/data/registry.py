@@ -5,8 +5,10 @@ from a name. `make_source` builds the generator; `make_dataset` the pipeline.
 """
 
 import dataclasses
+import inspect
 
 from tfodevideo._checks import check_choice
+from tfodevideo._checks import check_image_size
 from tfodevideo.data.ball import GaussianBall
 from tfodevideo.data.moving_mnist import MovingMNIST
 from tfodevideo.data.pipelines import video_dataset
@@ -74,6 +76,16 @@ DATASETS = {
 def get_spec(name):
     """Returns the `DataSpec` of a registered data set."""
     return DATASETS[check_choice("dataset", name, DATASETS)]
+
+
+def frame_shape(name):
+    """`(H, W, C)` of a registered data set's frames, without building its
+    source (which for Moving MNIST reads MNIST)."""
+    spec = get_spec(name)
+    size = spec.source_args.get(
+        "image_size", inspect.signature(spec.source).parameters["image_size"].default
+    )
+    return (*check_image_size(size), spec.source.channels)
 
 
 def make_source(name, split="train", **overrides):

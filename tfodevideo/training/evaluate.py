@@ -8,7 +8,6 @@ import csv
 import json
 import os
 
-import keras
 import numpy as np
 
 from tfodevideo import baselines
@@ -17,34 +16,24 @@ from tfodevideo._checks import check_int
 from tfodevideo.data.files import load_moving_mnist_test
 from tfodevideo.data.pipelines import array_dataset
 from tfodevideo.data.pipelines import video_dataset
+from tfodevideo.data.registry import DATASETS
 from tfodevideo.data.registry import TEST_SEED
+from tfodevideo.data.registry import frame_shape
 from tfodevideo.data.registry import make_source
 from tfodevideo.metrics import FrameScores
-from tfodevideo.models import VideoODE
+from tfodevideo.models import load_model
 
-TEST_SETS = ("standard", "generated")
+from tfodevideo.training.choices import TEST_SETS
 STANDARD_FRAMES = 20
-
-
-def load_video_model(path):
-    """Loads a `.keras` file and checks it holds a tfodevideo video model."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"No model file at {path!r}")
-    try:
-        model = keras.saving.load_model(path)
-    except Exception as error:  # Keras raises many kinds for foreign files.
-        raise ValueError(f"{path!r} is not a Keras model file this version can read: {error}")
-    if not isinstance(model, VideoODE):
-        raise ValueError(
-            f"{path!r} holds a {type(model).__name__}, not a tfodevideo video model "
-            "(VideoODE or LatentODE)."
-        )
-    return model
+STANDARD_SHAPE = (64, 64, 1)
+# Generated test clips scored when `num_sequences` is not given.
+GENERATED_SEQUENCES = 1000
 
 
 def test_pipeline(model, test_set, horizon, num_sequences, batch_size, dataset, seed):
     """The `(inputs, targets)` pipeline to score `model` on, and its horizon."""
     context = model.num_context
+    check_frames_fit(model, test_set, dataset)
     if test_set == "standard":
         horizon = horizon or STANDARD_FRAMES - context
         if context + horizon > STANDARD_FRAMES:
@@ -58,10 +47,36 @@ def test_pipeline(model, test_set, horizon, num_sequences, batch_size, dataset, 
         return array_dataset(clips[:, : context + horizon], batch_size, context, horizon), horizon
     horizon = horizon or STANDARD_FRAMES - context
     source = make_source(dataset, split="test", num_frames=context + horizon)
-    count = num_sequences or 1000
-    count -= count % batch_size
-    return video_dataset(source, batch_size, context, horizon, seed=seed,
-                         num_clips=max(count, batch_size)), horizon
+    count = num_sequences or GENERATED_SEQUENCES
+    # Whole batches, then the remainder as one smaller batch: exactly `count`
+    # clips, the same ones whatever the batch size (clip k is index k).
+    full = count - count % batch_size
+    parts = [video_dataset(source, min(batch_size, count - done), context, horizon,
+                           seed=seed, num_clips=size, start=done)
+             for done, size in ((0, full), (full, count - full)) if size]
+    data = parts[0] if len(parts) == 1 else parts[0].concatenate(parts[1])
+    return data, horizon
+
+
+def _frame_shape(test_set, dataset):
+    return STANDARD_SHAPE if test_set == "standard" else frame_shape(dataset)
+
+
+def check_frames_fit(model, test_set, dataset, flags="--test-set generated --dataset"):
+    """Refuses a test set of another frame size than `model`'s, naming the
+    `flags` and data sets that fit."""
+    wanted = (*model.image_size, model.channels)
+    if _frame_shape(test_set, dataset) == wanted:
+        return
+    fitting = [name for name in DATASETS if _frame_shape("generated", name) == wanted]
+    where = "the standard test set" if test_set == "standard" else f"data set {dataset!r}"
+    advice = (f"pass {flags} {' or '.join(fitting)}" if fitting
+              else "no data set of tfodevideo has frames of that size")
+    size = "x".join(map(str, _frame_shape(test_set, dataset)[:2]))
+    raise ValueError(
+        f"The model takes {wanted[0]}x{wanted[1]} frames with {wanted[2]} channel(s); "
+        f"{where} has {size}: {advice}."
+    )
 
 
 def evaluate(
@@ -96,18 +111,14 @@ def evaluate(
     check_choice("test_set", test_set, TEST_SETS)
     if horizon is not None:
         check_int("horizon", horizon, minimum=1)
+    if num_sequences is not None:
+        check_int("num_sequences", num_sequences, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
-    model = load_video_model(model_path)
+    model = load_model(model_path)
     data, horizon = test_pipeline(model, test_set, horizon, num_sequences, batch_size,
                                   dataset, seed)
-    image_shape = (*model.image_size, model.channels)
 
     def predict(inputs, num_target):
-        if tuple(inputs["frames"].shape[2:]) != image_shape:
-            raise ValueError(
-                f"The model takes frames of {image_shape}; the test set has "
-                f"{tuple(inputs['frames'].shape[2:])}."
-            )
         return model(inputs, training=False)
 
     scores = score_predictors({"model": predict, **baselines.BASELINES}, data)

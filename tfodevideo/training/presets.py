@@ -157,7 +157,10 @@ def resolve(name, quick=False, overrides=None):
             to value.
 
     Raises:
-        ValueError: an unknown preset or override key, named.
+        ValueError: an unknown preset or override key, or a value of another
+            type than the preset's (a number for a number, text for text, a
+            list for a list) or out of range for the schedule, named, before
+            anything is built or trained.
     """
     preset = PRESETS[check_choice("preset", name, PRESETS)]
     changes = {**(preset.quick if quick else {}), **(overrides or {})}
@@ -167,12 +170,46 @@ def resolve(name, quick=False, overrides=None):
         prefix, _, inner = key.partition(".")
         if inner and prefix in _NESTED:
             field = _NESTED[prefix]
-            updates.setdefault(field, dict(getattr(preset, field)))[inner] = value
+            current = getattr(preset, field).get(inner)
+            updates.setdefault(field, dict(getattr(preset, field)))[inner] = _checked(
+                key, value, current
+            )
         elif not inner and key in fields:
-            updates[key] = value
+            updates[key] = _checked(key, value, getattr(preset, key))
         else:
             raise ValueError(
                 f"Unknown override {key!r} for preset {name!r}. Expected one of "
                 f"{sorted(fields)} or data.KEY, model.KEY, loss.KEY."
             )
     return dataclasses.replace(preset, **updates)
+
+
+# Schedule fields and the smallest value each takes: `fit` with 0 steps per
+# epoch waits forever, with 0 epochs saves an untrained model.
+_POSITIVE_INTS = ("batch_size", "epochs", "steps_per_epoch", "validation_clips", "decay_steps")
+_POSITIVE_FLOATS = ("learning_rate", "decay_rate")
+
+
+def _checked(key, value, current):
+    """`value` if it has the kind of the preset's `current` value (None: any)."""
+    kinds = [
+        ("a whole number", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+        ("a number", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)),
+        ("true or false", lambda v: isinstance(v, bool)),
+        ("text", lambda v: isinstance(v, str)),
+        ("a list such as [8, 16]", lambda v: isinstance(v, (list, tuple))),
+        ("a JSON object such as {\"a\": 1}", lambda v: isinstance(v, dict)),
+    ]
+    for kind, matches in kinds:
+        if current is not None and matches(current):
+            if not matches(value):
+                raise ValueError(
+                    f"`{key}` takes {kind}, like the preset's {current!r}. "
+                    f"Received: {key}={value!r}"
+                )
+            break
+    if key in _POSITIVE_INTS and value < 1:
+        raise ValueError(f"`{key}` must be at least 1. Received: {key}={value!r}")
+    if key in _POSITIVE_FLOATS and not 0 < value < float("inf"):
+        raise ValueError(f"`{key}` must be a positive number. Received: {key}={value!r}")
+    return value
