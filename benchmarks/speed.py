@@ -26,6 +26,7 @@ import argparse
 import sys
 
 import keras
+import numpy as np
 import tensorflow as tf
 from tensorflow.python.profiler import model_analyzer
 from tensorflow.python.profiler import option_builder
@@ -120,6 +121,7 @@ def bench_model(name, model, preset, peak, small):
     if hasattr(model, "ode"):
         split, flops, nfe = ode_split(model, one)
         row.update({"split_seconds": split, "ode_nfe": nfe})
+        row["tolerance_cost"] = tolerance_cost(model, preset, 4 if small else 8, repeats)
         total_flops = flops["encoder"] + flops["ode"] + flops["decoder"]
         row["scaling"] = scaling(model, one, small)
     else:  # Its loop is unrolled in the graph: every step is counted.
@@ -135,6 +137,39 @@ def bench_model(name, model, preset, peak, small):
         "train_fraction_of_matmul_peak_est": 3 * per_sequence * row["train_sequences_per_s"] / peak,
     })
     return row
+
+
+def tolerance_cost(model, preset, batch, repeats):
+    """What the ODE's tight inference tolerance costs and buys.
+
+    For the training tolerances and the inference ones (`NeuralODE.tolerances`):
+    the seconds and field evaluations of one prediction of `batch` clips, and
+    the largest per-pixel difference between those clips predicted together
+    and each alone (Dormand-Prince takes one step sequence for the batch).
+    """
+    inputs, _ = _batch(preset, batch)
+    ode = model.ode
+    saved = (ode.inference_rtol, ode.inference_atol)
+    rows = {}
+    for label, tight in (("training_tolerance", False), ("inference_tolerance", True)):
+        ode.inference_rtol, ode.inference_atol = saved if tight else (None, None)
+        # A fresh function per setting: tolerances are read when a graph is traced.
+        predict = tf.function(lambda x: model(x, training=False))
+        together = predict(inputs).numpy()
+        ode.nfe_tracker.reset_state()
+        predict(inputs)
+        nfe = float(ode.nfe_tracker.result())
+        alone = np.concatenate([
+            predict({k: v[i : i + 1] for k, v in inputs.items()}).numpy() for i in range(batch)
+        ])
+        rows[label] = {
+            "rtol_atol": list(ode.tolerances(training=not tight)),
+            "seconds": common.median_seconds(lambda: predict(inputs).numpy(), repeats),
+            "nfe": nfe,
+            "max_batch_dependence": float(np.abs(together - alone).max()),
+        }
+    ode.inference_rtol, ode.inference_atol = saved
+    return {"batch": batch, **rows}
 
 
 def scaling(model, inputs, small):
@@ -230,6 +265,16 @@ def print_tables(result):
                           for r in row["scaling"])
         print(f"| {row['model']} | {split['encoder']:.4f} | {split['ode']:.4f} | "
               f"{row['ode_nfe']:.0f} | {split['decoder']:.3f} | {scale} |")
+    print("\n| model | clips | tolerance (rtol, atol) | prediction (s) | NFE | "
+          "largest change from batch companions |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for row in result["rows"]:
+        cost = row.get("tolerance_cost")
+        for label in ("training_tolerance", "inference_tolerance") if cost else ():
+            entry = cost[label]
+            print(f"| {row['model']} | {cost['batch']} | {label.split('_')[0]} "
+                  f"{tuple(entry['rtol_atol'])} | {entry['seconds']:.3f} | {entry['nfe']:.0f} "
+                  f"| {entry['max_batch_dependence']:.1e} |")
 
 
 if __name__ == "__main__":

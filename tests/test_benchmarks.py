@@ -50,6 +50,10 @@ def test_speed_small_mode(tmp_path):
         assert row["train_fraction_of_matmul_peak_est"] > 0
     assert set(ode["split_seconds"]) == {"encoder", "ode", "decoder"} and ode["ode_nfe"] > 0
     assert [row["frames"] for row in ode["scaling"]] == [18, 100]
+    cost = ode["tolerance_cost"]
+    loose, tight = cost["training_tolerance"], cost["inference_tolerance"]
+    assert tight["rtol_atol"][0] < loose["rtol_atol"][0] and tight["nfe"] >= loose["nfe"] > 0
+    assert tight["max_batch_dependence"] <= loose["max_batch_dependence"] + 1e-5
 
 
 def test_centroids_find_the_true_ball_centre_through_haze_and_noise():
