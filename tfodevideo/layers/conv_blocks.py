@@ -16,12 +16,18 @@ from tfodevideo._checks import check_float
 from tfodevideo._checks import check_int
 
 
-def _conv_bn(filters, dtype):
+# Momentum of the batch norms' moving statistics (Keras' default). A run of
+# a few hundred steps needs less: after N steps the averages still hold
+# about momentum**N of their start, and inference reads those averages.
+NORM_MOMENTUM = 0.99
+
+
+def _conv_bn(filters, dtype, momentum=NORM_MOMENTUM):
     return [
         layers.Conv2D(filters, 3, padding="same", activation="relu", dtype=dtype),
         # Statistics of the global batch under tf.distribute: every replica
         # and worker then keeps the same moving averages.
-        layers.BatchNormalization(synchronized=True, dtype=dtype),
+        layers.BatchNormalization(synchronized=True, momentum=momentum, dtype=dtype),
     ]
 
 
@@ -41,17 +47,19 @@ class ConvEncoder(layers.Layer):
 
     Args:
         channels: channels of each block; the number of blocks is its length.
+        norm_momentum: momentum of the batch norms' moving statistics.
         **kwargs: standard `keras.layers.Layer` arguments.
     """
 
-    def __init__(self, channels=(64, 128, 256), **kwargs):
+    def __init__(self, channels=(64, 128, 256), *, norm_momentum=NORM_MOMENTUM, **kwargs):
         super().__init__(**kwargs)
         self.channels = tuple(check_int("channels", c, minimum=1) for c in channels)
+        self.norm_momentum = check_float("norm_momentum", norm_momentum, minimum=0.0,
+                                         maximum=1.0)
         self.blocks = []
         for filters in self.channels:
-            self.blocks += _conv_bn(filters, self.dtype_policy) + _conv_bn(
-                filters, self.dtype_policy
-            )
+            self.blocks += (_conv_bn(filters, self.dtype_policy, self.norm_momentum)
+                            + _conv_bn(filters, self.dtype_policy, self.norm_momentum))
             self.blocks.append(layers.MaxPooling2D(2, dtype=self.dtype_policy))
 
     def call(self, images, training=None):
@@ -65,7 +73,8 @@ class ConvEncoder(layers.Layer):
         return (batch, height // factor, width // factor, self.channels[-1])
 
     def get_config(self):
-        return {**super().get_config(), "channels": list(self.channels)}
+        return {**super().get_config(), "channels": list(self.channels),
+                "norm_momentum": self.norm_momentum}
 
 
 @keras.saving.register_keras_serializable(package="tfodevideo")
@@ -85,6 +94,7 @@ class ConvDecoder(layers.Layer):
             first large steps saturate the sigmoid on whole regions, whose
             gradient then vanishes (a ball auto-encoder with spatial
             encoding stayed at 6x the black-frame error on three seeds).
+        norm_momentum: momentum of the batch norms' moving statistics.
         **kwargs: standard `keras.layers.Layer` arguments.
 
     Call arguments:
@@ -96,9 +106,11 @@ class ConvDecoder(layers.Layer):
 
     def __init__(
         self, image_size, out_channels=1, channels=(256, 128, 64), from_map=False,
-        initial_mean=0.02, **kwargs
+        initial_mean=0.02, *, norm_momentum=NORM_MOMENTUM, **kwargs
     ):
         super().__init__(**kwargs)
+        self.norm_momentum = check_float("norm_momentum", norm_momentum, minimum=0.0,
+                                         maximum=1.0)
         self.from_map = bool(from_map)
         self.initial_mean = check_float(
             "initial_mean", initial_mean, minimum=1e-6, maximum=1 - 1e-6
@@ -119,7 +131,8 @@ class ConvDecoder(layers.Layer):
             self.blocks.append(
                 layers.UpSampling2D(2, interpolation="bilinear", dtype=dtype)
             )
-            self.blocks += _conv_bn(filters, dtype) + _conv_bn(filters, dtype)
+            self.blocks += (_conv_bn(filters, dtype, self.norm_momentum)
+                            + _conv_bn(filters, dtype, self.norm_momentum))
         logit = math.log(self.initial_mean / (1 - self.initial_mean))
         self.head = layers.Conv2D(
             out_channels, 1, activation="sigmoid", dtype=dtype,
@@ -146,4 +159,5 @@ class ConvDecoder(layers.Layer):
             "channels": list(self.channels),
             "from_map": self.from_map,
             "initial_mean": self.initial_mean,
+            "norm_momentum": self.norm_momentum,
         }

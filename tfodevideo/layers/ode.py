@@ -50,9 +50,11 @@ class NeuralODE(layers.Layer):
             (the smaller of this and `rtol` is used). Dormand-Prince takes one
             step sequence for the whole batch, chosen from an error norm over
             every sample, so at a loose tolerance a clip's prediction depends
-            on the other clips of its batch (by up to 6e-3 per pixel at rtol
-            1e-3 on the shipped ball model). At 1e-6 it moves by under 1e-5,
-            for about 1.6x the field evaluations. None: use `rtol`.
+            on the other clips of its batch (on the shipped ball model, by up
+            to 6e-3 per pixel at rtol 1e-3; under 1e-4 at 1e-6, which
+            `tests/test_requests.py` holds), for more field evaluations of an
+            ODE that costs 1-5 % of a prediction (`benchmarks/speed.py`
+            reports both as `tolerance_cost`). None: use `rtol`.
         inference_atol: the same for `atol`.
         first_step_size: initial step of `dopri5`.
         max_num_steps: `dopri5` fails with an error beyond this many steps.

@@ -13,6 +13,7 @@ from tfodevideo.layers import ConvField
 from tfodevideo.layers import MLPField
 from tfodevideo.layers import NeuralODE
 from tfodevideo.layers.conv_blocks import ConvDecoder
+from tfodevideo.layers.conv_blocks import NORM_MOMENTUM
 from tfodevideo.layers.conv_blocks import ConvEncoder
 from tfodevideo.layers.conv_blocks import check_divisible
 from tfodevideo.layers.spatial_encoding import SpatialEncoding
@@ -56,6 +57,8 @@ class VideoODE(keras.Model):
         latent_l2: weight of the L2 penalty on predicted positions (report 1e-5).
         permutation_weight: weight of the permutation-invariance loss on `z_a`
             (inputs shuffled in time must give the same appearance).
+        norm_momentum: momentum of the encoder's and decoder's batch-norm
+            statistics (lower for runs of a few hundred steps).
         **kwargs: standard `keras.Model` arguments.
 
     Call arguments:
@@ -92,6 +95,7 @@ class VideoODE(keras.Model):
         max_num_steps=1000,
         latent_l2=1e-5,
         permutation_weight=0.0,
+        norm_momentum=NORM_MOMENTUM,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -115,7 +119,9 @@ class VideoODE(keras.Model):
         )
 
         self.spatial = SpatialEncoding(num_frequencies, name="spatial_encoding")
-        self.encoder = ConvEncoder(self.encoder_channels, name="encoder")
+        self.norm_momentum = norm_momentum
+        self.encoder = ConvEncoder(self.encoder_channels, norm_momentum=norm_momentum,
+                                   name="encoder")
         self.flatten = layers.Flatten(name="flatten")
         if self.appearance_dim:
             self.appearance_head = layers.Dense(appearance_dim, name="appearance_head")
@@ -131,6 +137,7 @@ class VideoODE(keras.Model):
             self.channels,
             decoder_channels,
             from_map=self.latent == "map",
+            norm_momentum=norm_momentum,
             name="decoder",
         )
         self.ode = NeuralODE(
@@ -270,6 +277,7 @@ class VideoODE(keras.Model):
                 "max_num_steps": self.max_num_steps,
                 "latent_l2": self.latent_l2,
                 "permutation_weight": self.permutation_weight,
+                "norm_momentum": self.norm_momentum,
             }
         )
         return config

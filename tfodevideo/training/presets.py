@@ -67,6 +67,23 @@ _TINY_VIDEO = {
     "validation_clips": 16,
 }
 
+# The README's first command: about 3 minutes on 2 CPU cores, long enough
+# that the prediction follows the ball (210 steps; validation MSE 0.0048
+# against 0.0090 for black frames, measured on one seed). A faster learning
+# rate and batch-norm statistics that forget their start (momentum 0.9: the
+# default 0.99 still holds 12 % of the initial statistics after 210 steps)
+# are what make so short a run useful; the full preset keeps the defaults.
+_QUICK_BALL = {
+    "model.encoder_channels": [16, 32],
+    "model.field_units": 32,
+    "model.norm_momentum": 0.9,
+    "learning_rate": 3e-3,
+    "batch_size": 16,
+    "epochs": 3,
+    "steps_per_epoch": 70,
+    "validation_clips": 32,
+}
+
 # The report's conv trunk (64/128/256 channels) costs about 2.4 GFLOP per
 # decoded 64x64 frame, so an hour of a 2-core CPU trains it for only a few
 # hundred steps. Halving every channel count twice cuts the convolutions'
@@ -128,7 +145,7 @@ PRESETS = {
             "LatentODE",
             {"image_size": [28, 28], "dynamics_dim": 8, "encoder_channels": [32, 64],
              "num_frequencies": 0, "latent_l2": 1e-5},
-            quick=_TINY_VIDEO,
+            quick=_QUICK_BALL,
         ),
         _disentangled("mmnist1_2to18", "mmnist1", 2, 18,
                       "one-digit Moving MNIST, 2 -> 18 (report 6.2, the swap demo)"),
