@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-import tfodevideo  # noqa: F401  (registers the classes of saved models)
+import tfodevideo.models  # noqa: F401  (registers the classes of saved models)
 from tfodevideo.training.distributed import make_strategy
 
 # The learning rate is pinned: the bounds below are written for Adam at 1e-3.
