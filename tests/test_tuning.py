@@ -10,7 +10,7 @@ import time
 import keras
 import pytest
 
-import tfodevideo  # noqa: F401  (registers the classes of saved models)
+import tfodevideo.models  # noqa: F401  (registers the classes of saved models)
 from tfodevideo.training.presets import resolve
 from tfodevideo.training.tuning import PresetHyperModel
 from tfodevideo.training.tuning import tune
