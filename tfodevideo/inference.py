@@ -13,6 +13,7 @@ from tfodevideo import viz
 from tfodevideo.clip_io import read_clip  # noqa: F401  (part of this module's API)
 from tfodevideo.clip_io import write_video
 
+
 def model_inputs(model, clip, query_times, frame_dt=0.1):
     """The inputs dict of one clip: its first `num_context` frames and times."""
     if len(clip) < model.num_context:
@@ -72,15 +73,16 @@ def write_prediction(frames, out_dir, times, inputs=None, input_times=None,
     np.save(f"{stem}.npy", frames)
     with open(f"{stem}_times.json", "w") as handle:
         json.dump({"times": times, "frames": f"{name}.npy"}, handle, indent=1)
+    labels = viz.time_labels(times)
     blocks = []
     if inputs is not None:
         blocks.append(viz.labelled_strip(inputs, viz.time_labels(input_times), "input"))
-    blocks.append(viz.labelled_strip(frames, viz.time_labels(times), "predicted"))
+    blocks.append(viz.labelled_strip(frames, labels, "predicted"))
     paths = [f"{stem}.npy", f"{stem}_times.json",
              viz.save_png(f"{stem}.png", viz.stack_images(blocks))]
     fps = fps or default_fps(times)
     for extension in {"gif": ["gif"], "mp4": ["mp4"], "both": ["gif", "mp4"]}[video]:
-        paths.append(write_video(f"{stem}.{extension}", frames, viz.time_labels(times), fps))
+        paths.append(write_video(f"{stem}.{extension}", frames, labels, fps))
     return paths
 
 

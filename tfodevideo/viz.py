@@ -1,5 +1,6 @@
 """Pictures of clips and trajectories: PNG strips, labelled frames and GIFs."""
 
+import functools
 import math
 import os
 
@@ -101,11 +102,25 @@ def enlarge(frames, min_side=MIN_SIDE):
     return np.repeat(np.repeat(frames, factor, axis=-3), factor, axis=-2)
 
 
-def _draw_text(image, xy, text):
+@functools.cache
+def _font():
+    return ImageFont.load_default(size=11)
+
+
+def _draw_texts(image, texts):
+    """Writes `[((x, y), text), ...]` in white on a uint8 RGB image, in place,
+    through one PIL canvas for all of them."""
     canvas = Image.fromarray(image)
-    ImageDraw.Draw(canvas).text(xy, text, fill=255 if image.ndim == 2 else (255,) * 3,
-                                font=ImageFont.load_default(size=11))
+    draw = ImageDraw.Draw(canvas)
+    for xy, text in texts:
+        draw.text(xy, text, fill=(255, 255, 255), font=_font())
     image[...] = np.asarray(canvas)
+
+
+def _rgb_tiles(frames):
+    """Frames in `[0, 1]` as enlarged uint8 RGB tiles `(T, H', W', 3)`."""
+    tiles = enlarge(to_uint8(frames))
+    return np.repeat(tiles, 3, axis=-1) if tiles.shape[-1] == 1 else tiles
 
 
 def labelled_strip(frames, labels, title, per_row=FRAMES_PER_ROW):
@@ -120,20 +135,19 @@ def labelled_strip(frames, labels, title, per_row=FRAMES_PER_ROW):
     Returns:
         uint8 RGB image.
     """
-    tiles = enlarge(to_uint8(frames))
-    if tiles.shape[-1] == 1:
-        tiles = np.repeat(tiles, 3, axis=-1)
+    tiles = _rgb_tiles(frames)
     count, height, width = tiles.shape[:3]
     per_row = max(1, min(per_row, count))
     rows = math.ceil(count / per_row)
     cell_h, cell_w = height + _LABEL_HEIGHT + _GAP, width + _GAP
     image = np.full((rows * cell_h, _TITLE_WIDTH + per_row * cell_w, 3), _BACKGROUND, np.uint8)
+    texts = [((4, 2), title)]
     for k, (tile, label) in enumerate(zip(tiles, labels)):
         top = (k // per_row) * cell_h
         left = _TITLE_WIDTH + (k % per_row) * cell_w
         image[top : top + height, left : left + width] = tile
-        _draw_text(image, (left + 1, top + height), label)
-    _draw_text(image, (4, 2), title)
+        texts.append(((left + 1, top + height), label))
+    _draw_texts(image, texts)
     return image
 
 
@@ -164,14 +178,12 @@ def labelled_frames(frames, labels):
         uint8 `(T, H', W', 3)` with `H'` and `W'` multiples of 16 (what video
         codecs need).
     """
-    tiles = enlarge(to_uint8(frames))
-    if tiles.shape[-1] == 1:
-        tiles = np.repeat(tiles, 3, axis=-1)
+    tiles = _rgb_tiles(frames)
     count, height, width = tiles.shape[:3]
     out_h = 16 * math.ceil((height + _LABEL_HEIGHT) / 16)
     out_w = 16 * math.ceil(width / 16)
     out = np.zeros((count, out_h, out_w, 3), np.uint8)
     out[:, :height, :width] = tiles
     for frame, label in zip(out, labels):
-        _draw_text(frame, (1, height), label)
+        _draw_texts(frame, [((1, height), label)])
     return out
