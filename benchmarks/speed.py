@@ -75,7 +75,7 @@ def ode_split(model, inputs):
     """Seconds of encoder, ODE and decoder for one prediction, and its FLOPs."""
     frames = tf.convert_to_tensor(inputs["frames"])
     input_times, query_times = inputs["input_times"], inputs["query_times"]
-    anchor = input_times[:, model.anchor_index]
+    anchor = model.anchor_times(input_times)
     encode = tf.function(lambda f, t: model.encode(f, t, training=False))
     state, appearance = encode(frames, input_times)
     integrate = tf.function(lambda s, q, a: model.integrate(s, q, a))
@@ -175,7 +175,7 @@ def tolerance_cost(model, preset, batch, repeats):
 def scaling(model, inputs, small):
     """Seconds of the ODE and the decoder for 18, 100 and 1000 frames, same span."""
     state, appearance = model.encode(inputs["frames"], inputs["input_times"], training=False)
-    anchor = inputs["input_times"][:, model.anchor_index]
+    anchor = model.anchor_times(inputs["input_times"])
     start = float(anchor[0])
     integrate = tf.function(lambda s, q, a: model.integrate(s, q, a))
     decode = tf.function(lambda p, a: model.decode(p, a, training=False))

@@ -5,7 +5,6 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from tfodevideo.data import irregular_times
 from tfodevideo.data import random_grid
 from tfodevideo.data import regular_grid
 
@@ -53,24 +52,6 @@ def test_random_grids_drop_frames_differently_per_seed():
     assert len(grids) > 5
 
 
-@settings(max_examples=25, deadline=None)
-@given(
-    num_times=st.integers(1, 50),
-    span=st.floats(0.1, 10.0),
-    min_spacing=st.floats(0.0, 0.5),
-    seed=st.integers(0, 1000),
-)
-def test_irregular_times_keep_their_spacing(num_times, span, min_spacing, seed):
-    if (num_times - 1) * min_spacing > span:
-        with pytest.raises(ValueError, match="min_spacing"):
-            irregular_times([1, seed], num_times, span, min_spacing)
-        return
-    times = irregular_times([1, seed], num_times, span, min_spacing, dtype="float64").numpy()
-    assert times.shape == (num_times,)
-    assert times[0] >= 0 and times[-1] <= span + 1e-9
-    assert np.all(np.diff(times) >= min_spacing - 1e-9)
-
-
 @pytest.mark.parametrize(
     "call, name",
     [
@@ -78,7 +59,6 @@ def test_irregular_times_keep_their_spacing(num_times, span, min_spacing, seed):
         (lambda: regular_grid(20, 2, 5, "forecast"), "task"),
         (lambda: regular_grid(20, 0, 5), "num_context"),
         (lambda: regular_grid(20, 15, 6), "num_target"),
-        (lambda: irregular_times([0, 0], 3, -1.0), "span"),
     ],
 )
 def test_bad_arguments_name_themselves(call, name):

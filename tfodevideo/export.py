@@ -113,13 +113,7 @@ def _serving_functions(model):
             model, frames, input_times, query_times
         )
         inputs = {"frames": frames, "input_times": input_times, "query_times": query_times}
-        frames, input_times, query_times = model._prepare(inputs)
-        state, appearance = model.encode(frames, input_times, training=False)
-        positions = model.integrate(state, query_times, input_times[:, model.anchor_index])
-        return {
-            "frames": model.decode(positions, appearance, training=False),
-            "latents": positions,
-        }
+        return model.forward(inputs, training=False, return_latents=True)
 
     def swap(frames, input_times, appearance_frames, appearance_input_times, query_times):
         frames, input_times, query_times = _check_request(
@@ -166,7 +160,7 @@ def export_model(model, name, base_dir="saved_models", version=None, verify=Fals
         A dict with the version folder `path`, the `version` number and the
         `verification` report (None without `verify`).
     """
-    if not hasattr(model, "encode") or not hasattr(model, "num_context"):
+    if not isinstance(model, ODEVideoModel):
         raise ValueError(
             "`model` must be a tfodevideo VideoODE or LatentODE. Received: "
             f"{type(model).__name__}"

@@ -46,23 +46,25 @@ def latent_paths(model, frames, frame_dt):
             f"shape {frames.shape}"
         )
     times = np.arange(steps, dtype=np.float32) * frame_dt
-    offset = context - 1 if model.anchor_index == -1 else 0
 
-    def encode_window(start):
-        window_times = np.tile(times[start : start + context], (batch, 1))
-        state, _ = model.encode(frames[:, start : start + context], window_times, training=False)
-        return state, window_times
+    def window(start):
+        return {
+            "frames": frames[:, start : start + context],
+            "input_times": np.tile(times[start : start + context], (batch, 1)),
+            "query_times": times,
+        }
 
-    state, window_times = encode_window(0)
-    positions = model.integrate(state, times, window_times[:, model.anchor_index])
-    encoded = []
+    integrated = model.forward(window(0), training=False, return_latents=True)["latents"]
+    encoded, encoded_times = [], []
     for start in range(steps - context + 1):
-        window_state, _ = encode_window(start)
-        encoded.append(_positions(window_state))
+        inputs = window(start)
+        state, _ = model.encode(inputs["frames"], inputs["input_times"], training=False)
+        encoded.append(_positions(state))
+        encoded_times.append(float(model.anchor_times(inputs["input_times"])[0]))
     return {
         "times": times,
-        "integrated": np.asarray(positions).reshape(batch, steps, -1),
-        "encoded_times": times[offset : offset + steps - context + 1],
+        "integrated": np.asarray(integrated).reshape(batch, steps, -1),
+        "encoded_times": np.asarray(encoded_times, np.float32),
         "encoded": np.stack(encoded, axis=1).reshape(batch, len(encoded), -1),
     }
 

@@ -11,7 +11,6 @@ from tfodevideo.data.registry import DATASETS as DATASETS
 from tfodevideo.data.registry import make_dataset as make_dataset
 from tfodevideo.data.registry import make_source as make_source
 from tfodevideo.data.source import VideoSource as VideoSource
-from tfodevideo.data.time_grids import irregular_times as irregular_times
 from tfodevideo.data.time_grids import random_grid as random_grid
 from tfodevideo.data.time_grids import regular_grid as regular_grid
 from tfodevideo.data.trajectories import random_trajectories as random_trajectories
@@ -25,7 +24,6 @@ __all__ = [
     "PHYSICS",
     "VideoSource",
     "array_dataset",
-    "irregular_times",
     "load_mnist",
     "load_moving_mnist_test",
     "make_dataset",

@@ -9,15 +9,13 @@ A clip holds `num_frames` frames at times `k * frame_dt`. A grid picks
 
 A regular grid takes consecutive frames from the start of the clip; a random
 grid takes a random sorted subset of the clip's frames, so frames go missing
-and the spacing becomes irregular. `irregular_times` draws continuous sorted
-times with a minimum spacing, for data that can be sampled at any time.
+and the spacing becomes irregular.
 """
 
 import numpy as np
 import tensorflow as tf
 
 from tfodevideo._checks import check_choice
-from tfodevideo._checks import check_float
 from tfodevideo._checks import check_int
 
 TASKS = ("extrapolate", "interpolate")
@@ -97,30 +95,3 @@ def random_grid(seed, num_frames, num_context, num_target, task="extrapolate"):
     _, picked = tf.math.top_k(scores, k=num_context + num_target)
     chosen = tf.sort(tf.cast(picked, tf.int64))
     return split_chosen(chosen, num_context, task)
-
-
-def irregular_times(seed, num_times, span, min_spacing=0.0, dtype="float32"):
-    """Sorted random times in `[0, span]`, consecutive ones `min_spacing` apart.
-
-    Args:
-        seed: stateless seed `(2,)`.
-        num_times: number of times.
-        span: largest possible time.
-        min_spacing: smallest gap between consecutive times.
-
-    Returns:
-        A strictly increasing tensor `(num_times,)` when `min_spacing > 0`.
-    """
-    num_times = check_int("num_times", num_times, minimum=1)
-    span = check_float("span", span, minimum=0.0, strict_minimum=True)
-    min_spacing = check_float("min_spacing", min_spacing, minimum=0.0)
-    slack = span - (num_times - 1) * min_spacing
-    if slack < 0:
-        raise ValueError(
-            f"{num_times} times {min_spacing} apart do not fit in a span of "
-            f"{span}. Received: num_times={num_times}, span={span}, "
-            f"min_spacing={min_spacing}"
-        )
-    # Sorted uniform draws in [0, slack], pushed apart by min_spacing each.
-    draws = tf.sort(tf.random.stateless_uniform([num_times], seed, 0.0, slack, dtype))
-    return draws + tf.range(num_times, dtype=dtype) * min_spacing

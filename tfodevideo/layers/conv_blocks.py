@@ -105,8 +105,8 @@ class ConvDecoder(layers.Layer):
     """
 
     def __init__(
-        self, image_size, out_channels=1, channels=(256, 128, 64), from_map=False,
-        initial_mean=0.02, *, norm_momentum=NORM_MOMENTUM, **kwargs
+        self, image_size, out_channels=1, channels=(256, 128, 64), from_map=False, *,
+        initial_mean=0.02, norm_momentum=NORM_MOMENTUM, **kwargs
     ):
         super().__init__(**kwargs)
         self.norm_momentum = check_float("norm_momentum", norm_momentum, minimum=0.0,

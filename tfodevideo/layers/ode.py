@@ -94,6 +94,7 @@ class NeuralODE(layers.Layer):
     def __init__(
         self,
         vector_field,
+        *,
         method="dopri5",
         rtol=1e-3,
         atol=1e-6,

@@ -39,7 +39,7 @@ class VectorField(layers.Layer):
         `dy/dt`, same shape as `y`.
     """
 
-    def __init__(self, time_dependent=False, second_order=False, **kwargs):
+    def __init__(self, *, time_dependent=False, second_order=False, **kwargs):
         super().__init__(**kwargs)
         self.time_dependent = bool(time_dependent)
         self.second_order = bool(second_order)
@@ -105,12 +105,13 @@ class MLPField(VectorField):
         self,
         units=64,
         depth=2,
+        *,
         activation="softplus",
         time_dependent=False,
         second_order=False,
         **kwargs,
     ):
-        super().__init__(time_dependent, second_order, **kwargs)
+        super().__init__(time_dependent=time_dependent, second_order=second_order, **kwargs)
         self.units = check_int("units", units, minimum=1)
         self.depth = check_int("depth", depth, minimum=0)
         self.activation = keras.activations.get(activation)
@@ -157,13 +158,14 @@ class ConvField(VectorField):
         self,
         filters=32,
         depth=2,
+        *,
         kernel_size=3,
         activation="softplus",
         time_dependent=False,
         second_order=False,
         **kwargs,
     ):
-        super().__init__(time_dependent, second_order, **kwargs)
+        super().__init__(time_dependent=time_dependent, second_order=second_order, **kwargs)
         self.filters = check_int("filters", filters, minimum=1)
         self.depth = check_int("depth", depth, minimum=0)
         self.kernel_size = check_int("kernel_size", kernel_size, minimum=1)

@@ -94,8 +94,7 @@ class ConvLSTMBaseline(FrameStepModel):
             new_states.append([h, c])
         return tf.nn.depth_to_space(self.head(x[:, 0]), self.patch), new_states
 
-    def call(self, inputs, training=None):
-        frames, steps = self.checked_inputs(inputs)
+    def predict_steps(self, frames, steps, inputs, training=None):
         teacher = inputs.get(TEACHER_KEY) if training else None
         batch = tf.shape(frames)[0]
         grid = (self.image_size[0] // self.patch, self.image_size[1] // self.patch)

@@ -8,12 +8,7 @@ The times' values are not used, so they cannot interpolate or change the
 frame rate.
 """
 
-import keras
-import tensorflow as tf
-
-from tfodevideo._checks import check_image_size
-from tfodevideo._checks import check_int
-from tfodevideo.models.inputs import check_inputs
+from tfodevideo.models.base import VideoModel
 
 # Training pipelines may add the true target frames under this key, for
 # models that learn with teacher forcing (see `with_teacher_frames`).
@@ -26,8 +21,10 @@ def with_teacher_frames(dataset):
     return dataset.map(lambda inputs, targets: ({**inputs, TEACHER_KEY: targets}, targets))
 
 
-class FrameStepModel(keras.Model):
+class FrameStepModel(VideoModel):
     """Base of models that predict frame after frame.
+
+    Subclasses write `predict_steps`; the inputs are checked here.
 
     Args:
         image_size: `(H, W)` of the frames.
@@ -36,38 +33,22 @@ class FrameStepModel(keras.Model):
         **kwargs: standard `keras.Model` arguments.
     """
 
-    def __init__(self, image_size=(64, 64), channels=1, num_context=10, **kwargs):
-        super().__init__(**kwargs)
-        self.image_size = check_image_size(image_size)
-        self.channels = check_int("channels", channels, minimum=1)
-        self.num_context = check_int("num_context", num_context, minimum=1)
-
-    def checked_inputs(self, inputs):
-        """The checked frames in `[0, 1]` and the static number of query times."""
-        frames, _, query_times = check_inputs(
-            inputs, self.num_context, self.image_size, self.channels, self.compute_dtype
-        )
+    def forward(self, inputs, training=None, return_latents=False):
+        """Predicted frames, one per query time; these models have no latents."""
+        if return_latents:
+            raise ValueError(
+                f"{type(self).__name__} predicts frame after frame and has no latent "
+                "positions. Received: return_latents=True"
+            )
+        frames, _, query_times = self.checked_inputs(inputs)
         steps = query_times.shape[-1]
         if steps is None:
             raise ValueError(
                 f"{type(self).__name__} needs a static number of query times."
             )
-        return frames, steps
+        return self.predict_steps(frames, steps, inputs, training)
 
-    def build(self, inputs_shape):
-        if self.built:
-            return
-        self.call({
-            "frames": tf.zeros([1, self.num_context, *self.image_size, self.channels]),
-            "input_times": tf.range(self.num_context, dtype=tf.float32)[None],
-            "query_times": tf.zeros([1, 1]),
-        })
-        self.built = True
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "image_size": list(self.image_size),
-            "channels": self.channels,
-            "num_context": self.num_context,
-        }
+    def predict_steps(self, frames, steps, inputs, training=None):
+        """`steps` frames `(B, steps, H, W, C)` after the checked input `frames`;
+        `inputs` is the whole dict (for extra keys such as teacher frames)."""
+        raise NotImplementedError

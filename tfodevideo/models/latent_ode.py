@@ -1,31 +1,43 @@
 """The latent ODE video model of the report's section 5.3."""
 
 import keras
-import tensorflow as tf
 
-from tfodevideo.models.video import VideoODE
+from tfodevideo.layers.conv_blocks import NORM_MOMENTUM
+from tfodevideo.layers.heads import PairDifferenceHead
+from tfodevideo.models.ode_video import ODEVideoModel
 
 
 @keras.saving.register_keras_serializable(package="tfodevideo")
-class LatentODE(VideoODE):
+class LatentODE(ODEVideoModel):
     """Each frame encoded alone; velocity by a finite difference; no appearance.
 
-    `z0 = E(I0)`, `v0 = (E(I1) - E(I0)) / (t1 - t0)` (the report prints
-    `E(h0) - E(h0)`, a typo), `Z0 = [z0, v0]` at the first input time; a
-    second-order Neural ODE carries it to the query times and the decoder
-    draws each position. Only the first two input frames are read. Everything
+    A `PairDifferenceHead` reads the first two input frames one at a time:
+    `z0 = E(I0)`, `v0 = (E(I1) - E(I0)) / (t1 - t0)`, `Z0 = [z0, v0]` at the
+    first input time; the same second-order Neural ODE and decoder as
+    `VideoODE` carry it to the query times and draw each position. Everything
     the latent moves, appearance included, is left to the ODE: the weakness
     that led the report to `VideoODE`.
 
     Args:
-        All of `VideoODE`'s except `appearance_dim` (always 0),
-        `permutation_weight` and `latent` (always a vector).
+        image_size, channels: of the frames.
+        num_context: input frames (at least 2; only the first two are read).
+        dynamics_dim: size of the position `z` (the state holds `2x` that).
+        encoder_channels, num_frequencies, field_units, field_depth, decoder,
+            method, rtol, atol, max_num_steps, latent_l2, norm_momentum: as
+            `VideoODE`'s.
+        **kwargs: standard `keras.Model` arguments.
+
+    Call arguments and returns: as `VideoODE`'s.
     """
 
-    anchor_index = 0
-
-    def __init__(self, num_context=2, **kwargs):
-        for fixed in ("appearance_dim", "permutation_weight", "latent"):
+    def __init__(
+        self, image_size=(64, 64), channels=1, num_context=2, *, dynamics_dim=48,
+        encoder_channels=(64, 128, 256), num_frequencies=0, field_units=128,
+        field_depth=2, decoder="conv", method="dopri5", rtol=1e-3, atol=1e-6,
+        max_num_steps=1000, latent_l2=1e-5, norm_momentum=NORM_MOMENTUM, **kwargs,
+    ):
+        # Saved configurations of earlier versions held these fixed values.
+        for fixed in ("appearance_dim", "permutation_weight", "latent", "map_channels"):
             kwargs.pop(fixed, None)
         if num_context < 2:
             raise ValueError(
@@ -33,22 +45,15 @@ class LatentODE(VideoODE):
                 f"`num_context` must be at least 2. Received: num_context={num_context}"
             )
         super().__init__(
-            num_context=num_context, appearance_dim=0, permutation_weight=0.0,
-            latent="vector", **kwargs
+            PairDifferenceHead(dynamics_dim, name="head"), image_size, channels,
+            num_context, encoder_channels=encoder_channels,
+            num_frequencies=num_frequencies, field_units=field_units,
+            field_depth=field_depth, decoder=decoder, method=method, rtol=rtol,
+            atol=atol, max_num_steps=max_num_steps, latent_l2=latent_l2,
+            norm_momentum=norm_momentum, **kwargs,
         )
-        self.dynamics_head = keras.layers.Dense(self.dynamics_dim, name="dynamics_head")
-
-    def encode(self, frames, input_times, training=None):
-        """Returns `([z0, v0], empty appearance)` from the first two frames."""
-        pair = tf.concat([frames[:, 0], frames[:, 1]], axis=0)
-        features = self.flatten(self.encoder(self.spatial(pair), training=training))
-        z0, z1 = tf.split(self.dynamics_head(features), 2, axis=0)
-        step = (input_times[:, 1] - input_times[:, 0])[:, None]
-        state = tf.concat([z0, (z1 - z0) / step], axis=-1)
-        return state, self._appearance(z0)
 
     def get_config(self):
-        config = super().get_config()
-        for fixed in ("appearance_dim", "permutation_weight", "latent"):
-            config.pop(fixed)
+        config = {**super().get_config(), "dynamics_dim": self.head.dynamics_dim}
+        config.pop("permutation_weight")
         return config

@@ -8,7 +8,7 @@ import keras
 # Saved models also hold our losses and metrics: importing registers them.
 from tfodevideo import losses  # noqa: F401
 from tfodevideo import metrics  # noqa: F401
-from tfodevideo.models.video import VideoODE
+from tfodevideo.models.ode_video import ODEVideoModel
 
 
 def load_model(path):
@@ -40,7 +40,7 @@ def load_model(path):
         raise ValueError(
             f"{path!r} is not a Keras model file this version can read: {first_line}"
         ) from None
-    if not isinstance(model, VideoODE):
+    if not isinstance(model, ODEVideoModel):
         raise ValueError(
             f"{path!r} holds a {type(model).__name__}, not a tfodevideo video model "
             "(VideoODE or LatentODE)."

@@ -215,8 +215,7 @@ class SimVPBaseline(FrameStepModel):
         x = self.readout(x)
         return tf.reshape(x, [batch, self.num_target, height, width, self.channels])
 
-    def call(self, inputs, training=None):
-        frames, steps = self.checked_inputs(inputs)
+    def predict_steps(self, frames, steps, inputs, training=None):
         outputs = []
         for _ in range(-(-steps // self.num_target)):
             predicted = self._pass(frames)

@@ -39,7 +39,7 @@ def trajectory_model(
     field = MLPField(
         units,
         depth,
-        activation,
+        activation=activation,
         time_dependent=time_dependent,
         second_order=second_order,
         name="field",

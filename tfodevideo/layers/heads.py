@@ -1,0 +1,152 @@
+"""Encoder heads: how a video model reads its input frames into a latent.
+
+A head decides which images the shared convolutional encoder sees and turns
+the encoder's features into the two things a latent video model needs: the
+initial state `Z0 = [z0, v0]` of its second-order ODE and an appearance
+vector `z_a` that does not move. A new way of reading the inputs is a new
+head; the ODE and the decoder stay as they are.
+
+Every head has:
+
+- `encoder_images(frames)`: the images `(N, H, W, C')` the encoder reads,
+  from frames `(B, K, H, W, C)`;
+- `call(features, input_times)` -> `(state, appearance)`, with the encoder's
+  features of those images;
+- `anchor_index`: the input frame whose time `Z0` belongs to;
+- `appearance_dim` and `latent` (`"vector"` or `"map"`), which the decoder
+  is built for.
+"""
+
+import keras
+import tensorflow as tf
+from keras import layers
+
+from tfodevideo._checks import check_choice
+from tfodevideo._checks import check_int
+
+LATENTS = ("vector", "map")
+
+
+@keras.saving.register_keras_serializable(package="tfodevideo")
+class StackedHead(layers.Layer):
+    """All input frames at once, stacked as channels: motion and appearance.
+
+    The encoder reads the `K` frames as one image of `K x C` channels; a
+    dynamics head maps its features (and the input times relative to the
+    last one, so that irregular spacing changes the velocity) to `Z0` at the
+    last input time; an appearance head maps them to `z_a`. The report's
+    final method (section 6.1).
+
+    Args:
+        dynamics_dim: size of the position `z` (the state holds twice
+            that), for `latent="vector"`.
+        appearance_dim: size of `z_a`; 0 for none.
+        latent: `"vector"`, or `"map"`: the state is a feature map of
+            `2 * map_channels` channels at the encoder's resolution (a 1x1
+            convolution instead of a dense layer).
+        map_channels: channels of the position map for `latent="map"`.
+        **kwargs: standard `keras.layers.Layer` arguments.
+
+    Call arguments:
+        features: encoder features `(B, h, w, c)` of `encoder_images(frames)`.
+        input_times: `(B, K)` times of the input frames.
+
+    Returns:
+        `(state, appearance)`: `(B, 2 * dynamics_dim)` (or `(B, h, w,
+        2 * map_channels)`) and `(B, appearance_dim)`.
+    """
+
+    anchor_index = -1
+
+    def __init__(self, dynamics_dim, appearance_dim=0, *, latent="vector", map_channels=16,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.dynamics_dim = check_int("dynamics_dim", dynamics_dim, minimum=1)
+        self.appearance_dim = check_int("appearance_dim", appearance_dim, minimum=0)
+        self.latent = check_choice("latent", latent, LATENTS)
+        self.map_channels = check_int("map_channels", map_channels, minimum=1)
+        self.flatten = layers.Flatten(name="flatten")
+        if self.latent == "vector":
+            self.dynamics_head = layers.Dense(2 * self.dynamics_dim, name="dynamics_head")
+        else:
+            self.dynamics_head = layers.Conv2D(2 * self.map_channels, 1, name="dynamics_head")
+        if self.appearance_dim:
+            self.appearance_head = layers.Dense(self.appearance_dim, name="appearance_head")
+
+    def encoder_images(self, frames):
+        """`(B, K, H, W, C)` -> `(B, H, W, K * C)`, frame by frame in the channels."""
+        shape = tf.shape(frames)
+        return tf.reshape(
+            tf.transpose(frames, [0, 2, 3, 1, 4]),
+            [shape[0], shape[2], shape[3], frames.shape[1] * frames.shape[4]],
+        )
+
+    def call(self, features, input_times):
+        flat = self.flatten(features)
+        relative = input_times - input_times[:, -1:]
+        if self.latent == "vector":
+            state = self.dynamics_head(tf.concat([flat, relative], axis=-1))
+        else:
+            fshape = tf.shape(features)
+            times_map = tf.broadcast_to(
+                relative[:, None, None, :],
+                [fshape[0], fshape[1], fshape[2], input_times.shape[-1]],
+            )
+            state = self.dynamics_head(tf.concat([features, times_map], axis=-1))
+        if not self.appearance_dim:
+            return state, tf.zeros([tf.shape(flat)[0], 0], flat.dtype)
+        return state, self.appearance_head(flat)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "dynamics_dim": self.dynamics_dim,
+            "appearance_dim": self.appearance_dim,
+            "latent": self.latent,
+            "map_channels": self.map_channels,
+        }
+
+
+@keras.saving.register_keras_serializable(package="tfodevideo")
+class PairDifferenceHead(layers.Layer):
+    """Each of the first two frames alone; the velocity by a finite difference.
+
+    `z0 = E(I0)`, `v0 = (E(I1) - E(I0)) / (t1 - t0)` (the report prints
+    `E(h0) - E(h0)`, a typo), `Z0 = [z0, v0]` at the first input time; no
+    appearance vector. The report's section 5.3.
+
+    Args:
+        dynamics_dim: size of the position `z`.
+        **kwargs: standard `keras.layers.Layer` arguments.
+
+    Call arguments:
+        features: encoder features `(2B, h, w, c)` of `encoder_images(frames)`:
+            the first frames of the batch, then the second ones.
+        input_times: `(B, K)` times of the input frames, `K >= 2`.
+
+    Returns:
+        `(state (B, 2 * dynamics_dim), appearance (B, 0))`.
+    """
+
+    anchor_index = 0
+    appearance_dim = 0
+    latent = "vector"
+
+    def __init__(self, dynamics_dim, **kwargs):
+        super().__init__(**kwargs)
+        self.dynamics_dim = check_int("dynamics_dim", dynamics_dim, minimum=1)
+        self.flatten = layers.Flatten(name="flatten")
+        self.dynamics_head = layers.Dense(self.dynamics_dim, name="dynamics_head")
+
+    def encoder_images(self, frames):
+        """`(B, K, H, W, C)` -> `(2B, H, W, C)`: the first frames, then the second."""
+        return tf.concat([frames[:, 0], frames[:, 1]], axis=0)
+
+    def call(self, features, input_times):
+        z0, z1 = tf.split(self.dynamics_head(self.flatten(features)), 2, axis=0)
+        step = (input_times[:, 1] - input_times[:, 0])[:, None]
+        state = tf.concat([z0, (z1 - z0) / step], axis=-1)
+        return state, tf.zeros([tf.shape(z0)[0], 0], z0.dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "dynamics_dim": self.dynamics_dim}

@@ -1,0 +1,193 @@
+"""Encode, integrate from the anchor time, decode: the one forward path of the
+continuous-time video models, whatever head reads their inputs."""
+
+import tensorflow as tf
+
+from tfodevideo import losses
+from tfodevideo._checks import check_float
+from tfodevideo.layers import ConvField
+from tfodevideo.layers import MLPField
+from tfodevideo.layers import NeuralODE
+from tfodevideo.layers.conv_blocks import NORM_MOMENTUM
+from tfodevideo.layers.conv_blocks import ConvEncoder
+from tfodevideo.layers.conv_blocks import check_divisible
+from tfodevideo.layers.decoders import make_decoder
+from tfodevideo.layers.spatial_encoding import SpatialEncoding
+from tfodevideo.models.base import VideoModel
+
+
+class ODEVideoModel(VideoModel):
+    """A head reads the inputs into `Z0` and `z_a`; a second-order Neural ODE
+    carries `Z0` to every query time; the decoder draws each position with
+    `z_a`. `VideoODE` and `LatentODE` differ only in their head (see
+    `tfodevideo.layers.heads`).
+
+    Args:
+        head: the encoder head layer (`StackedHead`, `PairDifferenceHead`).
+        image_size, channels, num_context: see `VideoModel`.
+        encoder_channels: channels of the encoder blocks; the decoder's
+            mirror them.
+        num_frequencies: sine/cosine octaves of the spatial encoding.
+        field_units: width of the vector field (units, or filters for map
+            latents).
+        field_depth: hidden layers of the vector field.
+        decoder: name of a registered decoder (`tfodevideo.layers.decoders`).
+        method, rtol, atol, max_num_steps: settings of the `NeuralODE`.
+        latent_l2: weight of the L2 penalty on predicted positions.
+        permutation_weight: weight of the permutation-invariance loss on the
+            appearance (inputs shuffled in time must give the same `z_a`).
+        norm_momentum: momentum of the encoder's and decoder's batch norms.
+        **kwargs: standard `keras.Model` arguments.
+    """
+
+    def __init__(
+        self, head, image_size=(64, 64), channels=1, num_context=10, *,
+        encoder_channels=(64, 128, 256), num_frequencies=0, field_units=128,
+        field_depth=2, decoder="conv", method="dopri5", rtol=1e-3, atol=1e-6,
+        max_num_steps=1000, latent_l2=1e-5, permutation_weight=0.0,
+        norm_momentum=NORM_MOMENTUM, **kwargs,
+    ):
+        super().__init__(image_size, channels, num_context, **kwargs)
+        self.head = head
+        self.encoder_channels = tuple(encoder_channels)
+        check_divisible(self.image_size, len(self.encoder_channels))
+        self.num_frequencies = num_frequencies
+        self.field_units, self.field_depth = field_units, field_depth
+        self.decoder_name = decoder
+        self.method, self.rtol, self.atol = method, rtol, atol
+        self.max_num_steps = max_num_steps
+        self.latent_l2 = check_float("latent_l2", latent_l2, minimum=0.0)
+        self.permutation_weight = check_float(
+            "permutation_weight", permutation_weight, minimum=0.0
+        )
+        self.norm_momentum = norm_momentum
+        self.spatial = SpatialEncoding(num_frequencies, name="spatial_encoding")
+        self.encoder = ConvEncoder(self.encoder_channels, norm_momentum=norm_momentum,
+                                   name="encoder")
+        from_map = head.latent == "map"
+        field_class = ConvField if from_map else MLPField
+        self.ode = NeuralODE(
+            field_class(field_units, field_depth, second_order=True, name="field"),
+            method=method, rtol=rtol, atol=atol, max_num_steps=max_num_steps, name="ode",
+        )
+        self.decoder = make_decoder(
+            decoder, self.image_size, self.channels, tuple(reversed(self.encoder_channels)),
+            from_map, norm_momentum,
+        )
+
+    @property
+    def appearance_dim(self):
+        return self.head.appearance_dim
+
+    @property
+    def latent(self):
+        return self.head.latent
+
+    # The parts, usable on their own: encode, integrate, decode.
+
+    def encode(self, frames, input_times, training=None):
+        """Returns `(Z0, z_a)`: the initial dynamic state and the appearance."""
+        images = self.spatial(self.head.encoder_images(frames))
+        return self.head(self.encoder(images, training=training), input_times)
+
+    def anchor_times(self, input_times):
+        """The time `(B,)` of each clip's initial state `Z0`."""
+        return input_times[:, self.head.anchor_index]
+
+    def integrate(self, state, query_times, anchor_times):
+        """Latent positions `(B, T, ...)` at the query times."""
+        states = self.ode(state, query_times, anchor_times)
+        return states[..., : states.shape[-1] // 2]
+
+    def decode(self, positions, appearance, training=None):
+        """Frames `(B, T, H, W, C)` from positions and one appearance per clip."""
+        shape = tf.shape(positions)
+        batch, steps = shape[0], shape[1]
+        inner = positions.shape[2:]
+        size = self.appearance_dim
+        broadcast = tf.concat([shape[:-1], [size]], 0)
+        expanded = tf.reshape(appearance, [batch, 1] + [1] * (len(inner) - 1) + [size])
+        joined = tf.concat([positions, tf.broadcast_to(expanded, broadcast)], axis=-1)
+        flat = tf.reshape(joined, [-1, *inner[:-1], inner[-1] + size])
+        frames = self.decoder(flat, training=training)
+        return tf.reshape(frames, [batch, steps, *self.image_size, self.channels])
+
+    def forward(self, inputs, training=None, return_latents=False):
+        """Checked inputs -> encode -> integrate from the anchor times -> decode.
+
+        The path `call`, export and the benchmarks share; unlike `call` it
+        adds no regularisation losses, so it can run outside `fit`.
+
+        Returns:
+            Frames `(B, T, H, W, C)`; with `return_latents`, a dict of
+            `frames` and `latents` (the positions `(B, T, ...)`).
+        """
+        predicted, positions, _ = self._run(inputs, training)
+        if return_latents:
+            return {"frames": predicted, "latents": positions}
+        return predicted
+
+    def call(self, inputs, training=None):
+        predicted, positions, parts = self._run(inputs, training)
+        self._add_losses(positions, *parts, training)
+        return predicted
+
+    def _run(self, inputs, training):
+        frames, input_times, query_times = self.checked_inputs(inputs)
+        state, appearance = self.encode(frames, input_times, training)
+        positions = self.integrate(state, query_times, self.anchor_times(input_times))
+        predicted = self.decode(positions, appearance, training)
+        return predicted, positions, (frames, input_times, appearance)
+
+    def _add_losses(self, positions, frames, input_times, appearance, training):
+        if self.latent_l2:
+            self.add_loss(self.latent_l2 * losses.latent_l2(positions))
+        if self.permutation_weight and self.appearance_dim and training:
+            order = tf.random.shuffle(tf.range(self.num_context))
+            _, shuffled = self.encode(
+                tf.gather(frames, order, axis=1), tf.gather(input_times, order, axis=1),
+                training,
+            )
+            self.add_loss(
+                self.permutation_weight * losses.permutation_invariance(appearance, shuffled)
+            )
+
+    def swap_appearance(self, dynamics_inputs, appearance_inputs):
+        """Draws the motion of one batch of clips with the look of another.
+
+        Args:
+            dynamics_inputs: inputs dict of the clips whose motion is kept
+                (their `query_times` are used).
+            appearance_inputs: inputs dict of the clips whose appearance
+                vector is used; only `frames` and `input_times` are read.
+
+        Returns:
+            Frames `(B, T, H, W, C)`.
+        """
+        if not self.appearance_dim:
+            return super().swap_appearance(dynamics_inputs, appearance_inputs)
+        frames, input_times, query_times = self.checked_inputs(dynamics_inputs)
+        other_frames, other_times, _ = self.checked_inputs(
+            dict(appearance_inputs, query_times=query_times)
+        )
+        state, _ = self.encode(frames, input_times, training=False)
+        _, appearance = self.encode(other_frames, other_times, training=False)
+        positions = self.integrate(state, query_times, self.anchor_times(input_times))
+        return self.decode(positions, appearance, training=False)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "encoder_channels": list(self.encoder_channels),
+            "num_frequencies": self.num_frequencies,
+            "field_units": self.field_units,
+            "field_depth": self.field_depth,
+            "decoder": self.decoder_name,
+            "method": self.method,
+            "rtol": self.rtol,
+            "atol": self.atol,
+            "max_num_steps": self.max_num_steps,
+            "latent_l2": self.latent_l2,
+            "permutation_weight": self.permutation_weight,
+            "norm_momentum": self.norm_momentum,
+        }
