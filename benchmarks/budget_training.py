@@ -45,8 +45,8 @@ from tfodevideo.models.frame_steps import with_teacher_frames
 from tfodevideo.training.callbacks import TeacherForcingSchedule
 from tfodevideo.training.callbacks import TimeBudget
 from tfodevideo.training.presets import resolve
-from tfodevideo.training.train import compiled_model
-from tfodevideo.training.train import make_data
+from tfodevideo.training.trainer import compiled_model
+from tfodevideo.training.trainer import make_data
 
 CONTESTANTS = ("tfodevideo", "convlstm", "simvp")
 # Each family's widths: a factor on the preset's conv trunk (tfodevideo:

@@ -23,7 +23,7 @@ PROBES = ("trunks", "threads", "batchnorm")
 
 
 def _training_batch(preset, batch_size=None):
-    from tfodevideo.training.train import make_data
+    from tfodevideo.training.trainer import make_data
 
     train, _ = make_data(preset, batch_size=batch_size)
     return next(iter(train))
@@ -47,7 +47,7 @@ def trunks():
 def threads():
     from benchmarks import common
     from tfodevideo.training.presets import resolve
-    from tfodevideo.training.train import compiled_model
+    from tfodevideo.training.trainer import compiled_model
 
     preset = resolve("mmnist2_10to10_cpu")
     model = compiled_model(preset)
@@ -65,7 +65,7 @@ def batchnorm():
 
     from benchmarks import common
     from tfodevideo.training.presets import resolve
-    from tfodevideo.training.train import compiled_model
+    from tfodevideo.training.trainer import compiled_model
 
     preset = resolve("mmnist2_10to10_cpu")
     x, y = _training_batch(preset)

@@ -36,7 +36,7 @@ from tfodevideo.data.registry import make_dataset
 from tfodevideo.losses import FrameLoss
 from tfodevideo.models import ConvLSTMBaseline
 from tfodevideo.training.presets import resolve
-from tfodevideo.training.train import build_model
+from tfodevideo.training.trainer import build_model
 
 PRESETS = ("ball_latent_ode", "mmnist1_2to18", "mmnist2_10to10", "mmnist2_2to18",
            "mmnist1_2to18_cpu", "mmnist2_10to10_cpu")

@@ -4,21 +4,20 @@
     python scripts/trajectory_experiment.py single --shape circle --noise-std 0.05
     python scripts/trajectory_experiment.py many --shape spiral
 
-Prints the extrapolation RMSE beside the constant-position baseline as JSON
-and, for `single`, writes a PNG of truth vs prediction.
+The `trajectories` preset trained by `train` with these overrides (the same
+as `tfodevideo train trajectories --set data.shape=circle ...`). Prints the
+extrapolation RMSE beside the constant-position baseline as JSON and adds it
+under the run's NAME to `OUT/trajectories.json` (one file for every run in
+OUT, the table of benchmarks/RESULTS.md); the run itself (model, run.json
+and, for `single`, a PNG of truth vs prediction) goes to `OUT/NAME/`.
 """
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
-import time
 
-from tfodevideo.training.trajectories import TrajectoryConfig
-from tfodevideo.training.trajectories import plot_single
-from tfodevideo.training.trajectories import run_many
-from tfodevideo.training.trajectories import run_single
+from tfodevideo.training import train
 
 
 def main(argv=None):
@@ -31,32 +30,40 @@ def main(argv=None):
                         help="points per training window (default: 10 for single, "
                         "the whole training part for many)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=None, help="folder for the PNG and JSON")
+    parser.add_argument("--out", default="runs/trajectories", help="folder of the runs")
     args = parser.parse_args(argv)
     window = args.window if args.window is not None else (10 if args.experiment == "single" else None)
-    config = TrajectoryConfig(
-        shape=args.shape, noise_std=args.noise_std, epochs=args.epochs,
-        window=window, seed=args.seed,
-    )
-    start = time.perf_counter()
-    result = (run_single if args.experiment == "single" else run_many)(config)
+    overrides = {
+        "data.experiment": args.experiment, "data.shape": args.shape,
+        "data.noise_std": args.noise_std, "data.window": window, "epochs": args.epochs,
+    }
+    name = f"{args.experiment}_{args.shape}_noise{args.noise_std:g}_seed{args.seed}"
+    record = train("trajectories", os.path.join(args.out, name), overrides=overrides,
+                   overwrite=True, verbose=0, seed=args.seed)
     summary = {
         "experiment": args.experiment,
-        "config": dataclasses.asdict(config),
-        "extrapolation_rmse": result["rmse"],
-        "constant_position_rmse": result["baseline_rmse"],
-        "final_loss": result["losses"][-1],
-        "wall_seconds": round(time.perf_counter() - start, 1),
+        "overrides": overrides,
+        "seed": args.seed,
+        "extrapolation_rmse": record["final_metrics"]["extrapolation_rmse"],
+        "constant_position_rmse": record["final_metrics"]["constant_position_rmse"],
+        "final_loss": record["final_metrics"]["loss"],
+        "wall_seconds": record["wall_seconds"],
+        "pictures": record["pictures"],
     }
     print(json.dumps(summary, indent=2))
-    if args.out:
-        os.makedirs(args.out, exist_ok=True)
-        name = f"{args.experiment}_{args.shape}_noise{args.noise_std:g}"
-        with open(os.path.join(args.out, name + ".json"), "w") as f:
-            json.dump(summary, f, indent=2)
-        if args.experiment == "single":
-            print("wrote", plot_single(result, os.path.join(args.out, name + ".png")))
+    merge_into(os.path.join(args.out, "trajectories.json"), name, summary)
     return 0
+
+
+def merge_into(path, key, entry):
+    """Adds `entry` under `key` to the JSON dict at `path` (made if missing)."""
+    table = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            table = json.load(f)
+    table[key] = entry
+    with open(path, "w") as f:
+        json.dump(table, f, indent=2, sort_keys=True)
 
 
 if __name__ == "__main__":

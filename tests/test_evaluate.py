@@ -7,7 +7,7 @@ import pytest
 from test_metrics import PUBLISHED_BASELINES
 
 from tfodevideo.models import VideoODE
-from tfodevideo.training.evaluate import evaluate
+from tfodevideo.training.evaluation import evaluate
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ import pytest
 from tfodevideo.training.callbacks import TimeBudget
 from tfodevideo.training.presets import PRESETS
 from tfodevideo.training.presets import resolve
-from tfodevideo.training.train import compiled_model
-from tfodevideo.training.train import train
+from tfodevideo.training.trainer import compiled_model
+from tfodevideo.training.trainer import train
 
 ONE_SHORT_EPOCH = {"epochs": 1, "steps_per_epoch": 2, "validation_clips": 8, "batch_size": 4}
 
@@ -23,7 +23,7 @@ ONE_SHORT_EPOCH = {"epochs": 1, "steps_per_epoch": 2, "validation_clips": 8, "ba
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_each_quick_preset_runs_a_short_epoch(name, tmp_path):
     overrides = dict(ONE_SHORT_EPOCH)
-    if PRESETS[name].kind == "trajectory":
+    if PRESETS[name].task == "trajectory":
         overrides = {"epochs": 3}
     record = train(name, str(tmp_path), quick=True, overrides=overrides, verbose=0)
     saved = json.loads((tmp_path / "run.json").read_text())

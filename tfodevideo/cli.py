@@ -19,6 +19,7 @@ import re
 import shutil
 import sys
 
+from tfodevideo.constants import FRAME_DT
 from tfodevideo.training.choices import OBJECTIVES
 from tfodevideo.training.choices import STRATEGIES
 from tfodevideo.training.choices import TEST_SETS
@@ -46,18 +47,6 @@ def _parse_overrides(pairs):
         except json.JSONDecodeError:
             overrides[key] = text
     return overrides
-
-
-def _split_cpu(replicas):
-    """Splits the CPU into `replicas` logical devices, before TF starts."""
-    import tensorflow as tf
-
-    if replicas < 1:
-        raise ValueError(f"`--cpu-replicas` must be at least 1. Received: {replicas}")
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(
-        cpu, [tf.config.LogicalDeviceConfiguration()] * replicas
-    )
 
 
 def _one_line(error):
@@ -98,8 +87,10 @@ def _train_workdir(args):
 
 def _train(args):
     if args.cpu_replicas:
-        _split_cpu(args.cpu_replicas)
-    from tfodevideo.training.train import train
+        from tfodevideo.training.distributed import split_cpu
+
+        split_cpu(args.cpu_replicas)
+    from tfodevideo.training.trainer import train
 
     overrides = _parse_overrides(args.set)
     for flag in ("epochs", "steps_per_epoch", "batch_size"):
@@ -123,7 +114,7 @@ def _train(args):
 
 
 def _evaluate(args):
-    from tfodevideo.training.evaluate import evaluate
+    from tfodevideo.training.evaluation import evaluate
 
     _check_output(args.out, args.overwrite)
     report = evaluate(
@@ -315,11 +306,9 @@ def _tune(args):
 
 
 def _latents(args):
-    from tfodevideo.data.registry import TEST_SEED
-    from tfodevideo.data.registry import make_source
-    from tfodevideo.latents import write_latent_report
+    from tfodevideo.latents import held_out_latent_report
     from tfodevideo.models import load_model
-    from tfodevideo.training.evaluate import check_frames_fit
+    from tfodevideo.training.evaluation import check_frames_fit
 
     _check_output(args.out, args.overwrite)
     if args.num_clips < 2:
@@ -329,9 +318,7 @@ def _latents(args):
         )
     model = load_model(args.model)
     check_frames_fit(model, "generated", args.dataset, flags="--dataset")
-    source = make_source(args.dataset, "test")
-    clips = source.generate(args.num_clips, seed=TEST_SEED)
-    report = write_latent_report(model, clips, source.frame_dt, args.out)
+    report = held_out_latent_report(model, args.dataset, args.num_clips, args.out)
     print(json.dumps(report, indent=2))
     return 0
 
@@ -418,7 +405,7 @@ def _add_times(command):
     command.add_argument("--until", type=float, help="predict up to this time")
     command.add_argument("--step", type=float,
                          help="time between predicted frames (default: --frame-dt)")
-    command.add_argument("--frame-dt", type=float, default=0.1,
+    command.add_argument("--frame-dt", type=float, default=FRAME_DT,
                          help="time between the clip's frames")
     command.add_argument("--max-frames", type=int, default=MAX_FRAMES,
                          help="refuse to predict more frames than this")

@@ -8,10 +8,17 @@ from tfodevideo.models.simvp import SimVPBaseline as SimVPBaseline
 from tfodevideo.models.trajectory import trajectory_model as trajectory_model
 from tfodevideo.models.video import VideoODE as VideoODE
 
+# Every video and image model a preset can name (`Preset.model`).
+MODELS = {
+    cls.__name__: cls
+    for cls in (VideoODE, LatentODE, ConvAutoEncoder, ConvLSTMBaseline, SimVPBaseline)
+}
+
 __all__ = [
     "ConvAutoEncoder",
     "ConvLSTMBaseline",
     "LatentODE",
+    "MODELS",
     "SimVPBaseline",
     "VideoODE",
     "load_model",

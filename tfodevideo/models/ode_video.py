@@ -76,6 +76,10 @@ class ODEVideoModel(VideoModel):
         )
 
     @property
+    def dynamics_dim(self):
+        return self.head.dynamics_dim
+
+    @property
     def appearance_dim(self):
         return self.head.appearance_dim
 

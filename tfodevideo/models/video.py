@@ -83,6 +83,10 @@ class VideoODE(ODEVideoModel):
             **kwargs,
         )
 
+    @property
+    def map_channels(self):
+        return self.head.map_channels
+
     def get_config(self):
         return {
             **super().get_config(),

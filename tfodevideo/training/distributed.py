@@ -20,8 +20,19 @@ import os
 import tensorflow as tf
 
 from tfodevideo._checks import check_choice
-
+from tfodevideo._checks import check_int
 from tfodevideo.training.choices import STRATEGIES
+
+
+def split_cpu(replicas):
+    """Splits the CPU into `replicas` logical devices, so that `"mirrored"`
+    trains on several replicas without GPUs. Call before TensorFlow has
+    initialised its devices (before any op runs)."""
+    replicas = check_int("cpu_replicas", replicas, minimum=1)
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * replicas
+    )
 
 
 def make_strategy(name="default"):

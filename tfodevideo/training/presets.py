@@ -11,8 +11,6 @@ from typing import Optional
 
 from tfodevideo._checks import check_choice
 
-KINDS = ("video", "autoencoder", "trajectory")
-
 
 @dataclasses.dataclass(frozen=True)
 class Preset:
@@ -21,15 +19,18 @@ class Preset:
     Attributes:
         name: registry name.
         description: one line for listings.
-        kind: `"video"` (a `VideoODE` or `LatentODE` on clips),
-            `"autoencoder"` (`ConvAutoEncoder` on single frames) or
-            `"trajectory"` (the coordinate experiments).
+        task: a key of `tfodevideo.training.tasks.TASKS`: `"video"` (a
+            video model on clips), `"autoencoder"` (`ConvAutoEncoder` on
+            single frames) or `"trajectory"` (the coordinate experiments).
         dataset: a name of `tfodevideo.data.DATASETS` (not for trajectories).
         data: arguments of `make_dataset` (`num_context`, `num_target`,
-            `source_args`, `task`, `grid`...), or of `TrajectoryConfig`.
-        model: the model class name (`"VideoODE"`, `"LatentODE"`,
-            `"ConvAutoEncoder"`), or `"single"` / `"many"` for trajectories.
-        model_args: the model's keyword arguments.
+            `source_args`, `task`, `grid`...), or for trajectories of
+            `run_single` / `run_many` with `experiment` choosing which.
+        model: a name of `tfodevideo.models.MODELS` (`"VideoODE"`,
+            `"LatentODE"`, `"ConvAutoEncoder"`...); `"trajectory_model"`
+            for trajectories.
+        model_args: the model's keyword arguments (for trajectories, the
+            vector field's `units` and `depth`).
         loss: arguments of `FrameLoss`.
         batch_size, epochs, steps_per_epoch: the `fit` schedule.
         validation_clips: held-out clips scored after each epoch.
@@ -40,7 +41,7 @@ class Preset:
 
     name: str
     description: str
-    kind: str
+    task: str
     dataset: Optional[str]
     data: dict
     model: str
@@ -119,8 +120,8 @@ PRESETS = {
             "Neural ODE on coordinates: one spiral, extrapolate the last 20 % (report 5.1)",
             "trajectory",
             None,
-            {"shape": "spiral"},
-            "single",
+            {"experiment": "single", "shape": "spiral"},
+            "trajectory_model",
             {"units": 64, "depth": 2},
             epochs=300,
             quick={"epochs": 30},
@@ -181,7 +182,7 @@ def resolve(name, quick=False, overrides=None):
     """
     preset = PRESETS[check_choice("preset", name, PRESETS)]
     changes = {**(preset.quick if quick else {}), **(overrides or {})}
-    fields = {f.name for f in dataclasses.fields(Preset)} - {"name", "kind", "quick"}
+    fields = {f.name for f in dataclasses.fields(Preset)} - {"name", "task", "quick"}
     updates = {}
     for key, value in changes.items():
         prefix, _, inner = key.partition(".")

@@ -12,8 +12,6 @@ part by position RMSE beside a constant-position baseline (the last position
 seen in training held still), computed on the same points.
 """
 
-import dataclasses
-
 import keras
 import numpy as np
 
@@ -25,11 +23,45 @@ from tfodevideo.data.trajectories import split_in_time
 from tfodevideo.models.trajectory import trajectory_model
 
 
-@dataclasses.dataclass(frozen=True)
-class TrajectoryConfig:
-    """Settings of a coordinate experiment.
+def _rmse(prediction, truth):
+    return float(np.sqrt(np.mean(np.sum((prediction - truth) ** 2, axis=-1))))
 
-    Attributes:
+
+def _fit(model, observed, times, window, epochs, learning_rate):
+    """Fits on windows of `window` points starting at every point (None: the
+    whole training part from its first point).
+
+    Args:
+        observed: training states `(num_trajectories, T, state_size)`.
+        times: their times `(T,)`.
+    """
+    window = len(times) if window is None else window
+    window = check_int("window", window, minimum=2, maximum=len(times))
+    starts = range(len(times) - window + 1)
+    initial_states = np.concatenate([observed[:, k] for k in starts])
+    targets = np.concatenate([observed[:, k : k + window] for k in starts])
+    offsets = times[:window] - times[0]
+    model.compile(keras.optimizers.Adam(learning_rate), "mse")
+    history = model.fit(
+        {
+            "initial_state": initial_states,
+            "times": np.tile(offsets, (len(initial_states), 1)),
+        },
+        targets,
+        batch_size=len(initial_states),
+        epochs=check_int("epochs", epochs, minimum=1),
+        verbose=0,
+    )
+    return history.history["loss"]
+
+
+def run_single(
+    *, shape="circle", num_points=1000, dt=1e-3, train_fraction=0.8, noise_std=0.0,
+    stride=10, window=10, units=64, depth=2, epochs=300, learning_rate=1e-2, seed=0,
+):
+    """Learns one trajectory from its first part; predicts and scores the rest.
+
+    Args:
         shape: `"circle"` or `"spiral"`.
         num_points, dt: the trajectory's time grid (report: 1000 x 0.001).
         train_fraction: leading fraction of the time axis used for training.
@@ -38,63 +70,10 @@ class TrajectoryConfig:
             depend on it; the loss is just as informative at 100 points).
         window: points per training window (after `stride`); None trains on
             the whole training part from its first point only.
-        num_trajectories: training trajectories for `run_many`.
-        num_test_trajectories: held-out initial conditions for `run_many`.
         units, depth: the MLP vector field.
         epochs: full-batch gradient steps.
         learning_rate: Adam's learning rate.
         seed: seed of the data, the noise and the weights.
-    """
-
-    shape: str = "circle"
-    num_points: int = 1000
-    dt: float = 1e-3
-    train_fraction: float = 0.8
-    noise_std: float = 0.0
-    stride: int = 10
-    window: int | None = 10
-    num_trajectories: int = 64
-    num_test_trajectories: int = 16
-    units: int = 64
-    depth: int = 2
-    epochs: int = 300
-    learning_rate: float = 1e-2
-    seed: int = 0
-
-
-def _rmse(prediction, truth):
-    return float(np.sqrt(np.mean(np.sum((prediction - truth) ** 2, axis=-1))))
-
-
-def _fit(model, observed, times, config):
-    """Fits on windows of `config.window` points starting at every point.
-
-    Args:
-        observed: training states `(num_trajectories, T, state_size)`.
-        times: their times `(T,)`.
-    """
-    window = len(times) if config.window is None else config.window
-    window = check_int("window", window, minimum=2, maximum=len(times))
-    starts = range(len(times) - window + 1)
-    initial_states = np.concatenate([observed[:, k] for k in starts])
-    targets = np.concatenate([observed[:, k : k + window] for k in starts])
-    offsets = times[:window] - times[0]
-    model.compile(keras.optimizers.Adam(config.learning_rate), "mse")
-    history = model.fit(
-        {
-            "initial_state": initial_states,
-            "times": np.tile(offsets, (len(initial_states), 1)),
-        },
-        targets,
-        batch_size=len(initial_states),
-        epochs=check_int("epochs", config.epochs, minimum=1),
-        verbose=0,
-    )
-    return history.history["loss"]
-
-
-def run_single(config=TrajectoryConfig()):
-    """Learns one trajectory from its first part; predicts and scores the rest.
 
     Returns:
         A dict with `rmse` and `baseline_rmse` on the extrapolated part, the
@@ -102,21 +81,17 @@ def run_single(config=TrajectoryConfig()):
         positions `(num_points, 2)`, the index `split` where testing starts
         and the trained `model`.
     """
-    keras.utils.set_random_seed(config.seed)
+    keras.utils.set_random_seed(seed)
     trajectory = spiral_trajectory(
-        config.shape,
-        num_points=config.num_points,
-        dt=config.dt,
-        noise_std=config.noise_std,
-        seed=config.seed,
+        shape, num_points=num_points, dt=dt, noise_std=noise_std, seed=seed
     )
-    train, test = split_in_time(trajectory, config.train_fraction)
-    stride = check_int("stride", config.stride, minimum=1)
+    train, test = split_in_time(trajectory, train_fraction)
+    stride = check_int("stride", stride, minimum=1)
     times = train["times"].numpy()[::stride]
     observed = train["observed"].numpy()[None, ::stride, :2]
     start = trajectory["states"].numpy()[:1, :2]
-    model = trajectory_model(state_size=2, units=config.units, depth=config.depth)
-    losses = _fit(model, observed, times, config)
+    model = trajectory_model(state_size=2, units=units, depth=depth)
+    losses = _fit(model, observed, times, window, epochs, learning_rate)
     all_times = trajectory["times"].numpy()
     prediction = model.predict(
         {"initial_state": start, "times": all_times[None]}, verbose=0
@@ -137,7 +112,11 @@ def run_single(config=TrajectoryConfig()):
     }
 
 
-def run_many(config=TrajectoryConfig(shape="spiral", window=None)):
+def run_many(
+    *, shape="spiral", num_points=1000, dt=1e-3, train_fraction=0.8, noise_std=0.0,
+    stride=10, window=None, num_trajectories=64, num_test_trajectories=16, units=64,
+    depth=2, epochs=300, learning_rate=1e-2, seed=0,
+):
     """Learns a second-order physics from many trajectories; tests new ones.
 
     The state is `(x, y, vx, vy)`; the field gives the acceleration. Training
@@ -145,26 +124,28 @@ def run_many(config=TrajectoryConfig(shape="spiral", window=None)):
     test predicts the whole span of `num_test_trajectories` others from their
     initial states alone and scores positions on the last part.
 
+    Args:
+        num_trajectories: training trajectories.
+        num_test_trajectories: held-out initial conditions.
+        The others: as `run_single`'s.
+
     Returns:
         A dict with `rmse`, `baseline_rmse`, `losses`, test `truth` and
         `prediction` positions `(num_test_trajectories, num_points, 2)` and
         the trained `model`.
     """
-    keras.utils.set_random_seed(config.seed)
-    common = dict(shape=config.shape, num_points=config.num_points, dt=config.dt)
+    keras.utils.set_random_seed(seed)
+    common = dict(shape=shape, num_points=num_points, dt=dt)
     trajectories = random_trajectories(
-        config.num_trajectories, noise_std=config.noise_std, seed=config.seed, **common
+        num_trajectories, noise_std=noise_std, seed=seed, **common
     )
-    held_out = random_trajectories(
-        config.num_test_trajectories, seed=config.seed + 1, **common
-    )
-    train, _ = split_in_time(trajectories, config.train_fraction)
-    stride = check_int("stride", config.stride, minimum=1)
+    held_out = random_trajectories(num_test_trajectories, seed=seed + 1, **common)
+    train, _ = split_in_time(trajectories, train_fraction)
+    stride = check_int("stride", stride, minimum=1)
     times = train["times"].numpy()[::stride]
-    model = trajectory_model(
-        state_size=4, units=config.units, depth=config.depth, second_order=True
-    )
-    losses = _fit(model, train["observed"].numpy()[:, ::stride], times, config)
+    model = trajectory_model(state_size=4, units=units, depth=depth, second_order=True)
+    losses = _fit(model, train["observed"].numpy()[:, ::stride], times, window, epochs,
+                  learning_rate)
     all_times = trajectories["times"].numpy()
     truth = held_out["states"].numpy()
     prediction = model.predict(

@@ -13,6 +13,7 @@ default, or `val_loss` / `val_ssim`.
 
 import csv
 import dataclasses
+import inspect
 import os
 
 import keras
@@ -20,20 +21,27 @@ import keras_tuner
 
 from tfodevideo._checks import check_choice
 from tfodevideo._checks import check_int
-from tfodevideo.training.presets import resolve
-from tfodevideo.training.train import compiled_model
-from tfodevideo.training.train import make_data
-
+from tfodevideo.models import MODELS
+from tfodevideo.models.ode_video import ODEVideoModel
 from tfodevideo.training.choices import OBJECTIVES
 from tfodevideo.training.choices import TUNERS
+from tfodevideo.training.presets import resolve
+from tfodevideo.training.tasks import VideoTask
+from tfodevideo.training.tasks import task_of
+from tfodevideo.training.trainer import compiled_model
+from tfodevideo.training.trainer import make_data
+
 SUMMARY = "trials.csv"
+# The models whose latent sizes the search varies.
+_ODE_MODELS = {name for name, cls in MODELS.items() if issubclass(cls, ODEVideoModel)}
 
 
 class PresetHyperModel(keras_tuner.HyperModel):
     """A video preset whose latent sizes and regularisation are searched.
 
     Args:
-        preset: a resolved `Preset` of kind `"video"`.
+        preset: a resolved `Preset` of the video task with a latent ODE
+            model (`VideoODE` or `LatentODE`).
         tune_learning_rate: also search the learning rate (log scale).
         tune_tolerance: also search the ODE's relative tolerance.
         tune_batch_size: also search the batch size in `fit`.
@@ -46,10 +54,11 @@ class PresetHyperModel(keras_tuner.HyperModel):
         seed=0,
     ):
         super().__init__(name=preset.name)
-        if preset.kind != "video":
+        if not isinstance(task_of(preset), VideoTask) or preset.model not in _ODE_MODELS:
             raise ValueError(
-                "Tuning searches video models; preset "
-                f"{preset.name!r} is of kind {preset.kind!r}."
+                "Tuning searches the latent ODE video models "
+                f"({', '.join(sorted(_ODE_MODELS))}); preset {preset.name!r} trains "
+                f"a {preset.model} ({preset.task} task)."
             )
         self.preset = preset
         self.tune_learning_rate = tune_learning_rate
@@ -60,12 +69,14 @@ class PresetHyperModel(keras_tuner.HyperModel):
     def build(self, hp):
         preset = self.preset
         args = dict(preset.model_args)
-        if preset.model == "VideoODE" and args.get("latent", "vector") == "map":
+        # The search space follows the arguments the model takes.
+        takes = inspect.signature(MODELS[preset.model]).parameters
+        if args.get("latent", "vector") == "map":
             args["map_channels"] = hp.Choice("map_channels", [4, 8, 16, 32])
         else:
             args["dynamics_dim"] = hp.Choice("dynamics_dim", [4, 8, 16, 32, 48, 64])
         args["latent_l2"] = hp.Choice("latent_l2", [0.0, 1e-6, 1e-5, 1e-4])
-        if preset.model == "VideoODE":
+        if "appearance_dim" in takes:
             args["appearance_dim"] = hp.Choice("appearance_dim", [8, 16, 32, 64])
             args["permutation_weight"] = hp.Choice("permutation_weight", [0.0, 0.01, 0.1, 1.0])
         if self.tune_tolerance:

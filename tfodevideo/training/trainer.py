@@ -21,39 +21,28 @@ import platform
 import time
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 import tfodevideo
-from tfodevideo import viz
 from tfodevideo._checks import check_choice
 from tfodevideo._checks import check_int
-from tfodevideo._frames import merge_time
-from tfodevideo.data.registry import make_dataset
-from tfodevideo.inference import write_prediction
 from tfodevideo.losses import FrameLoss
-from tfodevideo.metrics import FrameMetric
-from tfodevideo.models import ConvAutoEncoder
-from tfodevideo.models import LatentODE
-from tfodevideo.models import VideoODE
 from tfodevideo.training import distributed
-from tfodevideo.training import trajectories
-from tfodevideo.training.callbacks import FrameImages
 from tfodevideo.training.callbacks import SafeBackupAndRestore
 from tfodevideo.training.callbacks import StopOnNaN
 from tfodevideo.training.presets import resolve
+from tfodevideo.training.tasks import task_of
 
-MODELS = {"VideoODE": VideoODE, "LatentODE": LatentODE, "ConvAutoEncoder": ConvAutoEncoder}
 RUN_RECORD = "run.json"
 
 
 def build_model(preset):
     """The preset's model, not yet compiled."""
-    return MODELS[preset.model](**preset.model_args)
+    return task_of(preset).build_model(preset)
 
 
 def make_data(preset, start_epoch=0, batch_size=None, seed=0):
-    """`(train, validation)` pipelines of a video or auto-encoder preset.
+    """`(train, validation)` pipelines of a preset trained with `fit`.
 
     The training stream of `start_epoch` begins at the clip that epoch would
     have reached, so a resumed run sees new clips, not the first ones again.
@@ -61,22 +50,9 @@ def make_data(preset, start_epoch=0, batch_size=None, seed=0):
     the training stream. Validation clips come from the `validation` split,
     the same for every seed.
     """
-    common = dict(preset.data)
     batch_size = batch_size or preset.batch_size
     start = start_epoch * preset.steps_per_epoch * batch_size
-    train = make_dataset(preset.dataset, batch_size, start=start, seed=seed, **common)
-    validation = make_dataset(
-        preset.dataset, batch_size, split="validation",
-        num_clips=max(preset.validation_clips, batch_size), **common
-    )
-    if preset.kind == "autoencoder":
-        # Single frames: every target frame of a clip is one training image.
-        def frames(inputs, targets):
-            images = merge_time(targets)
-            return images, images
-
-        train, validation = train.map(frames), validation.map(frames)
-    return train, validation
+    return task_of(preset).data(preset, batch_size, start, seed)
 
 
 def _check_workdir(workdir, overwrite):
@@ -119,7 +95,8 @@ def train(
         verbose: Keras progress-bar verbosity.
         strategy: `"default"`, `"mirrored"` or `"multi_worker"` (see
             `tfodevideo.training.distributed`); the preset's batch size is
-            per replica. Trajectory presets train on one device.
+            per replica. Trajectory presets train on one device, with
+            their own loop.
         seed: seeds the weights' initialisation (`keras.utils.set_random_seed`)
             and picks the training stream; the same seed gives the same
             weights on the same machine and thread settings, up to the
@@ -132,8 +109,9 @@ def train(
     _check_workdir(workdir, overwrite)
     start = time.perf_counter()
     keras.utils.set_random_seed(seed)
-    if preset.kind == "trajectory":
-        record = _train_trajectory(preset, workdir)
+    task = task_of(preset)
+    if not task.uses_fit:
+        record = task.run(preset, workdir, seed)
     else:
         record = _train_keras(preset, workdir, verbose, strategy, seed)
     record.update(
@@ -164,7 +142,7 @@ def _backed_up_epoch(backup_dir):
 
 def compiled_model(preset, model=None):
     """The preset's model, built and compiled (in the current strategy scope)
-    with its loss, the report's Adam schedule and, for video, PSNR and SSIM.
+    with its loss, the report's Adam schedule and its task's metrics.
 
     `model` (default: `build_model(preset)`) is compiled instead when given,
     e.g. a baseline to train exactly as the preset's model is trained."""
@@ -174,8 +152,8 @@ def compiled_model(preset, model=None):
     schedule = keras.optimizers.schedules.ExponentialDecay(
         preset.learning_rate, preset.decay_steps, preset.decay_rate, staircase=True
     )
-    metrics = [FrameMetric("psnr"), FrameMetric("ssim")] if preset.kind == "video" else []
-    model.compile(keras.optimizers.Adam(schedule), FrameLoss(**preset.loss), metrics=metrics)
+    model.compile(keras.optimizers.Adam(schedule), FrameLoss(**preset.loss),
+                  metrics=task_of(preset).metrics())
     return model
 
 
@@ -203,7 +181,7 @@ def _train_keras(preset, workdir, verbose, strategy_name, seed):
         history = history.history
     final = os.path.join(out, "model.keras")
     model.save(final)
-    pictures = _picture_predictions(model, validation, out) if preset.kind == "video" else []
+    pictures, extra = task_of(preset).finish(model, validation, out)
     return {
         "model": final,
         "pictures": pictures,
@@ -214,7 +192,7 @@ def _train_keras(preset, workdir, verbose, strategy_name, seed):
         "strategy": strategy_name,
         "replicas": strategy.num_replicas_in_sync,
         "global_batch_size": batch_size,
-        "final_metrics": {k: float(v[-1]) for k, v in history.items()},
+        "final_metrics": {**{k: float(v[-1]) for k, v in history.items()}, **extra},
     }
 
 
@@ -228,9 +206,7 @@ def _fit(model, preset, train_data, validation, workdir, backup, verbose):
         keras.callbacks.TensorBoard(os.path.join(workdir, "logs")),
         nan_stop,
     ]
-    if preset.kind == "video":
-        inputs, targets = next(iter(validation))
-        callbacks.append(FrameImages(os.path.join(workdir, "logs", "frames"), inputs, targets))
+    callbacks += task_of(preset).callbacks(validation, workdir)
     history = model.fit(
         train_data,
         epochs=preset.epochs,
@@ -242,42 +218,3 @@ def _fit(model, preset, train_data, validation, workdir, backup, verbose):
     if nan_stop.message:
         raise RuntimeError(nan_stop.message)
     return history
-
-
-def _picture_predictions(model, validation, workdir):
-    """A GIF of one held-out clip's prediction and labelled strips of it."""
-    inputs, targets = next(iter(validation))
-    first = {k: v[:1] for k, v in inputs.items()}
-    predicted = model(first, training=False).numpy()[0]
-    times = np.broadcast_to(first["query_times"], [1, len(predicted)])[0]
-    paths = write_prediction(
-        predicted, workdir, times, inputs=first["frames"].numpy()[0],
-        input_times=first["input_times"].numpy()[0], name="prediction",
-    )
-    labels = viz.time_labels(times)
-    strip = viz.stack_images([viz.labelled_strip(targets[0].numpy(), labels, "true"),
-                              viz.labelled_strip(predicted, labels, "predicted")])
-    paths.append(viz.save_png(os.path.join(workdir, "true_over_predicted.png"), strip))
-    return paths
-
-
-def _train_trajectory(preset, workdir):
-    config = trajectories.TrajectoryConfig(
-        **preset.data, **preset.model_args, epochs=preset.epochs,
-        learning_rate=preset.learning_rate,
-    )
-    run = trajectories.run_single if preset.model == "single" else trajectories.run_many
-    result = run(config)
-    final = os.path.join(workdir, "model.keras")
-    result["model"].save(final)
-    if preset.model == "single":
-        trajectories.plot_single(result, os.path.join(workdir, "trajectory.png"))
-    return {
-        "model": final,
-        "epochs_run": len(result["losses"]),
-        "final_metrics": {
-            "loss": result["losses"][-1],
-            "extrapolation_rmse": result["rmse"],
-            "constant_position_rmse": result["baseline_rmse"],
-        },
-    }

@@ -4,26 +4,23 @@ Every report scores the black-frame and copy-last predictors on the same
 frames as the model, overall and per frame index.
 """
 
-import csv
 import json
 import os
 
-import numpy as np
-
 from tfodevideo import baselines
+from tfodevideo import viz
 from tfodevideo._checks import check_choice
 from tfodevideo._checks import check_int
 from tfodevideo.data.files import load_moving_mnist_test
 from tfodevideo.data.pipelines import array_dataset
-from tfodevideo.data.pipelines import video_dataset
 from tfodevideo.data.registry import DATASETS
 from tfodevideo.data.registry import TEST_SEED
 from tfodevideo.data.registry import frame_shape
-from tfodevideo.data.registry import make_source
+from tfodevideo.data.registry import held_out_batches
 from tfodevideo.metrics import FrameScores
 from tfodevideo.models import load_model
-
 from tfodevideo.training.choices import TEST_SETS
+
 STANDARD_FRAMES = 20
 STANDARD_SHAPE = (64, 64, 1)
 # Generated test clips scored when `num_sequences` is not given.
@@ -31,7 +28,7 @@ GENERATED_SEQUENCES = 1000
 
 
 def test_pipeline(model, test_set, horizon, num_sequences, batch_size, dataset, seed):
-    """The `(inputs, targets)` pipeline to score `model` on, and its horizon."""
+    """The `(inputs, targets)` batches to score `model` on, and its horizon."""
     context = model.num_context
     check_frames_fit(model, test_set, dataset)
     if test_set == "standard":
@@ -46,16 +43,9 @@ def test_pipeline(model, test_set, horizon, num_sequences, batch_size, dataset, 
         clips = load_moving_mnist_test(num_sequences=num_sequences)
         return array_dataset(clips[:, : context + horizon], batch_size, context, horizon), horizon
     horizon = horizon or STANDARD_FRAMES - context
-    source = make_source(dataset, split="test", num_frames=context + horizon)
     count = num_sequences or GENERATED_SEQUENCES
-    # Whole batches, then the remainder as one smaller batch: exactly `count`
-    # clips, the same ones whatever the batch size (clip k is index k).
-    full = count - count % batch_size
-    parts = [video_dataset(source, min(batch_size, count - done), context, horizon,
-                           seed=seed, num_clips=size, start=done)
-             for done, size in ((0, full), (full, count - full)) if size]
-    data = parts[0] if len(parts) == 1 else parts[0].concatenate(parts[1])
-    return data, horizon
+    batches = held_out_batches(dataset, context, horizon, count, batch_size, seed=seed)
+    return ((inputs, targets) for inputs, targets, _ in batches), horizon
 
 
 def _frame_shape(test_set, dataset):
@@ -162,47 +152,5 @@ def write_report(report, out_dir):
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "evaluation.json"), "w") as f:
         json.dump(report, f, indent=2)
-    write_per_frame_csv(report["curves"], os.path.join(out_dir, "per_frame.csv"))
-    plot_curves(report, os.path.join(out_dir, "curves.png"))
-
-
-def write_per_frame_csv(curves, path):
-    """One row per predictor and frame index; a column per metric.
-
-    Args:
-        curves: dict of predictor name to a dict of metric name to values
-            per frame index, as `FrameScores.curves()` gives them.
-    """
-    metrics = list(next(iter(curves.values())))
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["predictor", "frame"] + metrics)
-        for name, values in curves.items():
-            for index in range(len(values[metrics[0]])):
-                writer.writerow([name, index + 1] + [values[m][index] for m in metrics])
-
-
-def plot_curves(report, path):
-    """PSNR and SSIM per predicted frame, the model beside both baselines."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # Files only; no display on servers.
-    from matplotlib import pyplot as plt
-
-    figure, axes = plt.subplots(1, 2, figsize=(10, 3.5))
-    frames = np.arange(1, report["horizon"] + 1)
-    for axis, metric, label in zip(axes, ("psnr", "ssim"), ("PSNR (dB)", "SSIM (tf.image)")):
-        for name, curves in report["curves"].items():
-            axis.plot(frames, curves[metric], label=name, marker="o", markersize=3)
-        axis.set_xlabel("predicted frame")
-        axis.set_ylabel(label)
-        axis.grid(alpha=0.3)
-    axes[0].legend()
-    figure.suptitle(
-        f"{report['dataset']}: {report['num_context']} -> {report['horizon']}, "
-        f"{report['num_sequences']} sequences"
-    )
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    viz.write_per_frame_csv(report["curves"], os.path.join(out_dir, "per_frame.csv"))
+    viz.plot_curves(report, os.path.join(out_dir, "curves.png"))
