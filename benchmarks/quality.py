@@ -61,15 +61,13 @@ from benchmarks.budget_training import job_name
 from tfodevideo import baselines  # The package import registers the models.
 from tfodevideo.data.files import load_moving_mnist_test
 from tfodevideo.data.pipelines import array_dataset
-from tfodevideo.data.pipelines import select_frames
 from tfodevideo.data.registry import TEST_SEED
+from tfodevideo.data.registry import held_out_batches
 from tfodevideo.data.registry import VALIDATION_SEED
-from tfodevideo.data.registry import make_source
-from tfodevideo.data.time_grids import regular_grid
 from tfodevideo.metrics import FrameScores
-from tfodevideo.training.evaluate import plot_curves
-from tfodevideo.training.evaluate import score_predictors
-from tfodevideo.training.evaluate import write_per_frame_csv
+from tfodevideo.training.evaluation import score_predictors
+from tfodevideo.viz import plot_curves
+from tfodevideo.viz import write_per_frame_csv
 from tfodevideo.training.presets import resolve
 from tfodevideo.viz import frame_grid
 from tfodevideo.viz import save_png
@@ -218,12 +216,9 @@ def _model_predictor(path):
 def generated_batches(dataset, num_context, num_target, num_sequences, batch_size, seed,
                       split="test"):
     """`(inputs, targets, centres)` of generated held-out clips, in clip order."""
-    source = make_source(dataset, split=split, num_frames=num_context + num_target)
-    context, target = regular_grid(source.num_frames, num_context, num_target)
-    for start in range(0, num_sequences, batch_size):
-        clips = source.generate(min(batch_size, num_sequences - start), seed=seed, start=start)
-        inputs, targets = select_frames(clips["frames"], context, target, source.frame_dt)
-        yield inputs, targets, tf.gather(clips["positions"], target, axis=1)
+    for inputs, targets, clips in held_out_batches(dataset, num_context, num_target,
+                                                   num_sequences, batch_size, split, seed):
+        yield inputs, targets, clips["positions"][:, num_context:]
 
 
 def centroids(frames, noise_sigmas=3.0):

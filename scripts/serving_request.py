@@ -14,6 +14,8 @@ import sys
 
 import numpy as np
 
+from tfodevideo.constants import FRAME_DT
+from tfodevideo.inference import model_inputs
 from tfodevideo.inference import read_clip
 from tfodevideo.models import load_model
 
@@ -23,16 +25,17 @@ def main(argv=None):
     parser.add_argument("model")
     parser.add_argument("clip")
     parser.add_argument("--times", required=True, help="query times, e.g. 0.2,0.3,0.5")
-    parser.add_argument("--frame-dt", type=float, default=0.1)
+    parser.add_argument("--frame-dt", type=float, default=FRAME_DT)
     args = parser.parse_args(argv)
     model = load_model(args.model)
-    frames = read_clip(args.clip, model.channels)[: model.num_context]
+    times = [float(t) for t in args.times.split(",")]
+    request = model_inputs(model, read_clip(args.clip, model.channels), times, args.frame_dt)
     body = {
         "signature_name": "serving_default",
         "inputs": {
-            "frames": np.round(frames[None].astype(np.float64), 4).tolist(),
-            "input_times": [[k * args.frame_dt for k in range(model.num_context)]],
-            "query_times": [float(t) for t in args.times.split(",")],
+            "frames": np.round(request["frames"].astype(np.float64), 4).tolist(),
+            "input_times": request["input_times"].astype(np.float64).round(6).tolist(),
+            "query_times": times,
         },
     }
     json.dump(body, sys.stdout)

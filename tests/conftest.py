@@ -1,7 +1,9 @@
-"""Shared fixtures: the data folder, seeded sources with tiny shapes."""
+"""Shared fixtures: the data folder, seeded sources with tiny shapes, and one
+seed for every test."""
 
 import os
 
+import keras
 import numpy as np
 import pytest
 
@@ -36,3 +38,10 @@ def standard_test(data_dir):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(autouse=True)
+def seeded():
+    """Every test starts from the same Python, NumPy and TensorFlow seeds, so
+    its random weights do not depend on which tests ran before it."""
+    keras.utils.set_random_seed(0)

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 
+from helpers import run_model_saving_test
 from tfodevideo.losses import FrameLoss
 from tfodevideo.models.convlstm import ConvLSTMBaseline
 from tfodevideo.training.callbacks import TeacherForcingSchedule
@@ -29,9 +30,7 @@ def test_it_predicts_one_frame_per_query_time_and_reloads(tmp_path):
     # Free running: the first frames do not depend on how many follow.
     shorter = model(dict(inputs, query_times=inputs["query_times"][:, :2])).numpy()
     np.testing.assert_allclose(shorter, predicted[:, :2], atol=1e-6)
-    model.save(tmp_path / "convlstm.keras")
-    again = keras.saving.load_model(tmp_path / "convlstm.keras")
-    np.testing.assert_allclose(again(inputs).numpy(), predicted, atol=1e-6)
+    run_model_saving_test(model, inputs, str(tmp_path / "convlstm.keras"), atol=1e-6)
 
 
 def test_it_trains_with_fit():

@@ -5,12 +5,20 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from helpers import run_layer_test
+from helpers import run_model_saving_test
+from helpers import run_serialization_test
 from tfodevideo.layers import ConvDecoder
 from tfodevideo.layers import ConvEncoder
 from tfodevideo.layers import SpatialEncoding
+from tfodevideo.layers.decoders import DECODERS
+from tfodevideo.layers.decoders import register_decoder
+from tfodevideo.layers.heads import PairDifferenceHead
+from tfodevideo.layers.heads import StackedHead
 from tfodevideo.losses import FrameLoss
 from tfodevideo.losses import latent_l2
 from tfodevideo.losses import permutation_invariance
+from tfodevideo.models import VideoODE
 
 
 def test_spatial_encoding_channels():
@@ -29,11 +37,10 @@ def test_spatial_encoding_channels():
 
 
 def test_encoder_and_decoder_shapes():
-    features = ConvEncoder((4, 8))(tf.zeros((2, 16, 12, 3)))
-    assert features.shape == (2, 4, 3, 8)
-    assert ConvDecoder((16, 12), 3, (8, 4))(tf.zeros((2, 5))).shape == (2, 16, 12, 3)
-    from_map = ConvDecoder((16, 12), 1, (8, 4), from_map=True)(tf.zeros((2, 4, 3, 6)))
-    assert from_map.shape == (2, 16, 12, 1)
+    run_layer_test(ConvEncoder((4, 8)), tf.zeros((2, 16, 12, 3)), (2, 4, 3, 8))
+    run_layer_test(ConvDecoder((16, 12), 3, (8, 4)), tf.zeros((2, 5)), (2, 16, 12, 3))
+    from_map = run_layer_test(ConvDecoder((16, 12), 1, (8, 4), from_map=True),
+                              tf.zeros((2, 4, 3, 6)), (2, 16, 12, 1))
     assert float(tf.reduce_min(from_map)) >= 0 and float(tf.reduce_max(from_map)) <= 1
     with pytest.raises(ValueError, match="divisible by 4"):
         ConvDecoder((18, 12), 1, (8, 4))
@@ -47,8 +54,7 @@ def test_frame_loss_terms():
     assert float(FrameLoss(mse=1, mae=2)(truth, guess)) == pytest.approx(0.21, rel=1e-5)
     assert float(FrameLoss(mse=0, ssim=1)(guess, guess)) == pytest.approx(0.0, abs=1e-5)
     assert float(FrameLoss(mse=0, ssim=1)(truth, guess)) > 0.0
-    config = FrameLoss(mse=0.5, mae=0.5, ssim=0.1).get_config()
-    assert FrameLoss.from_config(config).get_config() == config
+    run_serialization_test(FrameLoss(mse=0.5, mae=0.5, ssim=0.1))
     with pytest.raises(ValueError, match="positive"):
         FrameLoss(mse=0)
     with pytest.raises(ValueError, match="mae"):
@@ -68,3 +74,65 @@ def test_frame_loss_in_compile():
     history = model.fit(np.random.rand(4, 2, 16, 16, 1), np.random.rand(4, 2, 16, 16, 1),
                         epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
+
+
+def test_stacked_head_reads_all_frames_and_gives_state_and_appearance():
+    head = StackedHead(3, 5)
+    frames = tf.reshape(tf.range(2 * 4 * 6 * 6 * 2, dtype=tf.float32), (2, 4, 6, 6, 2))
+    images = head.encoder_images(frames).numpy()
+    assert images.shape == (2, 6, 6, 8)
+    # Frame k's channels sit at k * C .. (k + 1) * C - 1.
+    np.testing.assert_array_equal(images[..., 2:4], frames.numpy()[:, 1])
+    times = tf.constant([[0.0, 0.1, 0.2, 0.3]] * 2)
+    state, appearance = head(tf.ones((2, 3, 3, 4)), times)
+    assert state.shape == (2, 6)
+    assert appearance.shape == (2, 5) and head.anchor_index == -1
+    run_serialization_test(head)
+    map_head = StackedHead(3, 0, latent="map", map_channels=2)
+    state, appearance = map_head(tf.ones((2, 3, 3, 4)), times)
+    assert state.shape == (2, 3, 3, 4) and appearance.shape == (2, 0)
+
+
+def test_pair_difference_head_is_a_finite_difference():
+    head = PairDifferenceHead(2)
+    frames = tf.random.uniform((3, 2, 4, 4, 1))
+    assert head.encoder_images(frames).shape == (6, 4, 4, 1)
+    features = tf.random.normal((6, 2, 2, 3))
+    times = tf.constant([[0.0, 0.5]] * 3)
+    state, appearance = head(features, times)
+    run_serialization_test(head)
+    z = head.dynamics_head(head.flatten(features)).numpy()
+    np.testing.assert_allclose(state[:, :2], z[:3], atol=1e-6)
+    np.testing.assert_allclose(state[:, 2:], (z[3:] - z[:3]) / 0.5, atol=1e-5)
+    assert appearance.shape == (3, 0) and head.anchor_index == 0
+
+
+def test_a_registered_decoder_is_one_layer_and_one_name(tmp_path):
+    """What a new decoder takes: a layer with the decoder signature, a name."""
+
+    @keras.saving.register_keras_serializable(package="tests")
+    class FlatDecoder(keras.layers.Layer):
+        def __init__(self, image_size, out_channels, channels, from_map, *,
+                     norm_momentum=0.99, **kwargs):
+            super().__init__(**kwargs)
+            self.image_size, self.out_channels = tuple(image_size), out_channels
+            self.dense = keras.layers.Dense(
+                image_size[0] * image_size[1] * out_channels, "sigmoid"
+            )
+
+        def call(self, latent, training=None):
+            return keras.ops.reshape(self.dense(latent), (-1, *self.image_size, self.out_channels))
+
+    register_decoder("flat_test")(FlatDecoder)
+    try:
+        model = VideoODE(image_size=(8, 8), num_context=2, dynamics_dim=2, appearance_dim=2,
+                         encoder_channels=(4,), field_units=4, decoder="flat_test")
+        inputs = model.example_inputs(2, 3)
+        assert model(inputs).shape == (2, 3, 8, 8, 1)
+        assert isinstance(model.decoder, FlatDecoder)
+        restored = run_model_saving_test(model, inputs, str(tmp_path / "flat.keras"))
+        assert isinstance(restored.decoder, FlatDecoder)
+    finally:
+        DECODERS.pop("flat_test")
+    with pytest.raises(ValueError, match="decoder"):
+        VideoODE(decoder="flat_test")

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from helpers import run_model_saving_test
 from tfodevideo.data import GaussianBall
 from tfodevideo.data import video_dataset
 from tfodevideo.models import ConvAutoEncoder
@@ -106,14 +107,8 @@ MODELS = {
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_config_round_trip_and_saving(name, tmp_path):
     model = MODELS[name]()
-    inputs = clip_inputs(2, 2, [0.3, 0.7])
-    expected = model.predict(inputs, verbose=0)
-    again = type(model).from_config(model.get_config())
-    assert again.get_config() == model.get_config()
-    path = str(tmp_path / f"{name}.keras")
-    model.save(path)
-    restored = keras.saving.load_model(path)
-    np.testing.assert_array_equal(restored.predict(inputs, verbose=0), expected)
+    model.build(None)
+    run_model_saving_test(model, clip_inputs(2, 2, [0.3, 0.7]), str(tmp_path / f"{name}.keras"))
 
 
 def test_autoencoder_saving_and_latent_penalty(tmp_path):
@@ -121,9 +116,7 @@ def test_autoencoder_saving_and_latent_penalty(tmp_path):
                             latent_l2=0.1)
     images = np.random.default_rng(0).uniform(0, 1, (3, 16, 16, 1)).astype("float32")
     assert model(images).shape == (3, 16, 16, 1) and len(model.losses) == 1
-    model.save(str(tmp_path / "ae.keras"))
-    restored = keras.saving.load_model(str(tmp_path / "ae.keras"))
-    np.testing.assert_array_equal(restored.predict(images, verbose=0), model.predict(images, verbose=0))
+    run_model_saving_test(model, images, str(tmp_path / "ae.keras"))
     with pytest.raises(ValueError, match="images"):
         model(images[..., 0])
     with pytest.raises(ValueError, match=r"\[0, 1\]"):

@@ -4,6 +4,8 @@ import pytest
 import scipy.linalg
 import tensorflow as tf
 
+from helpers import run_model_saving_test
+from helpers import run_serialization_test
 from tfodevideo.layers import ConvField
 from tfodevideo.layers import MLPField
 from tfodevideo.layers import NeuralODE
@@ -174,18 +176,12 @@ def test_trains_with_fit_logs_evaluations_and_survives_saving(tmp_path):
     losses = history.history["loss"]
     assert losses[-1] < 0.2 * losses[0]
     assert min(history.history["ode_nfe"]) > 6
-    path = str(tmp_path / "ode.keras")
-    model.save(path)
-    restored = keras.saving.load_model(path)
-    np.testing.assert_array_equal(
-        model.predict([y0, times], verbose=0), restored.predict([y0, times], verbose=0)
-    )
+    run_model_saving_test(model, [y0, times], str(tmp_path / "ode.keras"))
 
 
 def test_config_round_trip():
     ode = NeuralODE(ConvField(4, time_dependent=True), method="rk4", rtol=1e-4, step_size=0.2)
-    again = NeuralODE.from_config(ode.get_config())
-    assert again.get_config() == ode.get_config()
+    again = run_serialization_test(ode)
     assert isinstance(again.vector_field, ConvField) and again.vector_field.time_dependent
 
 

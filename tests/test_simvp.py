@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 
+from helpers import run_model_saving_test
 from tfodevideo.losses import FrameLoss
 from tfodevideo.models.simvp import SimVPBaseline
 
@@ -32,10 +33,7 @@ def test_it_predicts_one_frame_per_query_time_and_reloads(tmp_path, first_stride
     predicted = model(inputs).numpy()
     assert predicted.shape == (2, 4, 16, 16, 1)
     assert predicted.min() >= 0 and predicted.max() <= 1
-    model.save(tmp_path / "simvp.keras")
-    again = keras.saving.load_model(tmp_path / "simvp.keras")
-    assert again.get_config() == model.get_config()
-    np.testing.assert_allclose(again(inputs).numpy(), predicted, atol=1e-6)
+    run_model_saving_test(model, inputs, str(tmp_path / "simvp.keras"), atol=1e-6)
 
 
 def test_longer_horizons_are_predicted_pass_after_pass():

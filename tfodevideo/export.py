@@ -29,6 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfodevideo._checks import check_int
+from tfodevideo.models.ode_video import ODEVideoModel
 
 SIGNATURES = ("serving_default", "swap_appearance")
 
@@ -214,13 +215,9 @@ def _make_readable(folder):
 def example_request(model, num_queries=5, batch=1, seed=0):
     """A valid `serving_default` request as numpy arrays (random frames)."""
     rng = np.random.default_rng(seed)
-    context = model.num_context
-    return {
-        "frames": rng.uniform(size=(batch, context, *model.image_size, model.channels))
-        .astype(np.float32),
-        "input_times": np.tile(np.arange(context, dtype=np.float32) * 0.1, (batch, 1)),
-        "query_times": (context - 1) * 0.1 + np.arange(1, num_queries + 1, dtype=np.float32) * 0.1,
-    }
+    request = {k: v.numpy() for k, v in model.example_inputs(batch, num_queries).items()}
+    request["frames"] = rng.uniform(size=request["frames"].shape).astype(np.float32)
+    return request
 
 
 def _saved_model_cli(*args):

@@ -12,10 +12,13 @@ import numpy as np
 from tfodevideo import viz
 from tfodevideo.clip_io import read_clip  # noqa: F401  (part of this module's API)
 from tfodevideo.clip_io import write_video
+from tfodevideo.constants import FRAME_DT
 
 
-def model_inputs(model, clip, query_times, frame_dt=0.1):
-    """The inputs dict of one clip: its first `num_context` frames and times."""
+def model_inputs(model, clip, query_times, frame_dt=FRAME_DT):
+    """The request of one clip: its first `num_context` frames, their times
+    `k * frame_dt`, and `query_times` `(T,)`; numpy arrays, the inputs of the
+    model and of the served `serving_default` signature alike."""
     if len(clip) < model.num_context:
         raise ValueError(
             f"The model reads {model.num_context} input frames; the clip has {len(clip)}."
@@ -30,11 +33,11 @@ def model_inputs(model, clip, query_times, frame_dt=0.1):
     return {
         "frames": clip[None, : model.num_context],
         "input_times": (np.arange(model.num_context, dtype=np.float32) * frame_dt)[None],
-        "query_times": query[None],
+        "query_times": query.reshape(-1),
     }
 
 
-def predict_clip(model, clip, query_times, frame_dt=0.1):
+def predict_clip(model, clip, query_times, frame_dt=FRAME_DT):
     """Predicted frames `(T, H, W, C)` at `query_times`, in the order asked
     (any order; a repeated time gets the same frame)."""
     query = np.asarray(query_times, np.float64).reshape(-1)
@@ -94,7 +97,7 @@ def default_fps(times):
     return float(np.clip(1.0 / np.median(steps), 0.1, 100.0)) if len(steps) else 10.0
 
 
-def swap_picture(model, clip_a, clip_b, query_times, frame_dt=0.1):
+def swap_picture(model, clip_a, clip_b, query_times, frame_dt=FRAME_DT):
     """A labelled picture: A's inputs, A's own prediction, A's motion drawn with
     B's look, and B's inputs, each frame with its time.
 
@@ -114,7 +117,7 @@ def swap_picture(model, clip_a, clip_b, query_times, frame_dt=0.1):
     ])
 
 
-def swap_clips(model, clip_a, clip_b, query_times, frame_dt=0.1):
+def swap_clips(model, clip_a, clip_b, query_times, frame_dt=FRAME_DT):
     """A's motion drawn with B's appearance, `(T, H, W, C)`, at increasing
     `query_times`."""
     inputs_a = model_inputs(model, clip_a, query_times, frame_dt)

@@ -21,7 +21,10 @@ import os
 
 import numpy as np
 
+from tfodevideo import viz
 from tfodevideo._checks import check_int
+from tfodevideo.data.registry import held_out_batches
+from tfodevideo.data.registry import make_source
 
 
 def latent_paths(model, frames, frame_dt):
@@ -149,11 +152,6 @@ def write_latent_report(model, clips, frame_dt, out, num_shown=4):
     Returns:
         The dict written to `latents.json`.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
     num_shown = check_int("num_shown", num_shown, minimum=1)
     os.makedirs(out, exist_ok=True)
     paths = latent_paths(model, clips["frames"], frame_dt)
@@ -165,36 +163,13 @@ def write_latent_report(model, clips, frame_dt, out, num_shown=4):
     if integrated.shape[-1] < 2:  # A 1-D latent: draw it against zeros.
         integrated = np.pad(integrated, [(0, 0), (0, 0), (0, 1)])
         encoded = np.pad(encoded, [(0, 0), (0, 0), (0, 1)])
-    shown = range(min(num_shown, len(integrated)))
-
-    figure, (left, middle, right) = plt.subplots(1, 3, figsize=(13, 4))
-    for i in shown:
-        left.plot(coordinates[i, :, 0], coordinates[i, :, 1], ".-", label=f"clip {i}")
-        middle.plot(integrated[i, :, 0], integrated[i, :, 1], ".-")
-    left.set(title="true position (first object)", xlabel="x (px)", ylabel="y (px)")
-    left.invert_yaxis()
-    left.legend(fontsize="small")
-    middle.set(title=f"latent, PCA ({ratio.sum():.0%} of variance)", xlabel="PC 1", ylabel="PC 2")
-    right.scatter(coordinates[..., 0].ravel(), integrated[..., 0].ravel(), s=3, label="PC 1 vs x")
-    right.scatter(coordinates[..., 1].ravel(), integrated[..., 1].ravel(), s=3, label="PC 2 vs y")
-    right.set(title="latent against true coordinates", xlabel="pixels", ylabel="PC value")
-    right.legend(fontsize="small")
-    figure.tight_layout()
-    first = os.path.join(out, "latent_vs_true.png")
-    figure.savefig(first, dpi=100)
-    plt.close(figure)
-
-    figure, axis = plt.subplots(figsize=(5.5, 5))
-    for i in shown:
-        (line,) = axis.plot(integrated[i, :, 0], integrated[i, :, 1], "-", lw=1.5)
-        axis.plot(encoded[i, :, 0], encoded[i, :, 1], "o", ms=4, mfc="none",
-                  color=line.get_color())
-    axis.set(title="integrated (lines) and encoded (circles) latent paths",
-             xlabel="PC 1", ylabel="PC 2")
-    figure.tight_layout()
-    second = os.path.join(out, "encoded_vs_integrated.png")
-    figure.savefig(second, dpi=100)
-    plt.close(figure)
+    first = viz.plot_latent_vs_true(
+        coordinates, integrated, ratio, os.path.join(out, "latent_vs_true.png"), num_shown
+    )
+    second = viz.plot_encoded_vs_integrated(
+        integrated[:num_shown], encoded[:num_shown],
+        os.path.join(out, "encoded_vs_integrated.png"),
+    )
 
     report = {
         "num_clips": int(len(paths["integrated"])),
@@ -210,3 +185,13 @@ def write_latent_report(model, clips, frame_dt, out, num_shown=4):
     with open(os.path.join(out, "latents.json"), "w") as f:
         json.dump(report, f, indent=2)
     return report
+
+
+def held_out_latent_report(model, dataset, num_clips, out):
+    """`write_latent_report` on the first `num_clips` whole test clips of the
+    data set named `dataset` (a key of `tfodevideo.data.DATASETS`)."""
+    source = make_source(dataset, "test")
+    context = model.num_context
+    _, _, clips = next(held_out_batches(dataset, context, source.num_frames - context,
+                                        num_clips, num_clips))
+    return write_latent_report(model, clips, source.frame_dt, out)

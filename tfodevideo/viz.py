@@ -1,5 +1,7 @@
-"""Pictures of clips and trajectories: PNG strips, labelled frames and GIFs."""
+"""Pictures: PNG strips of clips, labelled frames, tracks, and the matplotlib
+figures of evaluations and latents (with the CSV beside the curves)."""
 
+import csv
 import functools
 import math
 import os
@@ -187,3 +189,102 @@ def labelled_frames(frames, labels):
     for frame, label in zip(out, labels):
         _draw_texts(frame, [((1, height), label)])
     return out
+
+
+def _pyplot():
+    """matplotlib's pyplot drawing to files only (no display on servers)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    return plt
+
+
+def write_per_frame_csv(curves, path):
+    """One row per predictor and frame index; a column per metric.
+
+    Args:
+        curves: dict of predictor name to a dict of metric name to values
+            per frame index, as `FrameScores.curves()` gives them.
+    """
+    metrics = list(next(iter(curves.values())))
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["predictor", "frame"] + metrics)
+        for name, values in curves.items():
+            for index in range(len(values[metrics[0]])):
+                writer.writerow([name, index + 1] + [values[m][index] for m in metrics])
+    return path
+
+
+def plot_curves(report, path):
+    """PSNR and SSIM per predicted frame, the model beside both baselines.
+
+    Args:
+        report: dict with `curves` (as `write_per_frame_csv`), `horizon`,
+            `dataset`, `num_context` and `num_sequences`.
+    """
+    plt = _pyplot()
+    figure, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    frames = np.arange(1, report["horizon"] + 1)
+    for axis, metric, label in zip(axes, ("psnr", "ssim"), ("PSNR (dB)", "SSIM (tf.image)")):
+        for name, curves in report["curves"].items():
+            axis.plot(frames, curves[metric], label=name, marker="o", markersize=3)
+        axis.set_xlabel("predicted frame")
+        axis.set_ylabel(label)
+        axis.grid(alpha=0.3)
+    axes[0].legend()
+    figure.suptitle(
+        f"{report['dataset']}: {report['num_context']} -> {report['horizon']}, "
+        f"{report['num_sequences']} sequences"
+    )
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def plot_latent_vs_true(coordinates, integrated, explained, path, num_shown=4):
+    """True positions and the latent's first two principal components of the
+    first `num_shown` clips, and one against the other for all clips.
+
+    Args:
+        coordinates: `(N, T, >=2)` true coordinates (first object first).
+        integrated: `(N, T, 2)` projected latent paths.
+        explained: explained variance ratio of the projection.
+    """
+    plt = _pyplot()
+    figure, (left, middle, right) = plt.subplots(1, 3, figsize=(13, 4))
+    for i in range(min(num_shown, len(integrated))):
+        left.plot(coordinates[i, :, 0], coordinates[i, :, 1], ".-", label=f"clip {i}")
+        middle.plot(integrated[i, :, 0], integrated[i, :, 1], ".-")
+    left.set(title="true position (first object)", xlabel="x (px)", ylabel="y (px)")
+    left.invert_yaxis()
+    left.legend(fontsize="small")
+    middle.set(title=f"latent, PCA ({np.sum(explained):.0%} of variance)", xlabel="PC 1",
+               ylabel="PC 2")
+    right.scatter(coordinates[..., 0].ravel(), integrated[..., 0].ravel(), s=3, label="PC 1 vs x")
+    right.scatter(coordinates[..., 1].ravel(), integrated[..., 1].ravel(), s=3, label="PC 2 vs y")
+    right.set(title="latent against true coordinates", xlabel="pixels", ylabel="PC value")
+    right.legend(fontsize="small")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def plot_encoded_vs_integrated(integrated, encoded, path):
+    """Integrated latent paths (lines) and encoded positions (circles), `(N, T, 2)`."""
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(5.5, 5))
+    for i in range(len(integrated)):
+        (line,) = axis.plot(integrated[i, :, 0], integrated[i, :, 1], "-", lw=1.5)
+        axis.plot(encoded[i, :, 0], encoded[i, :, 1], "o", ms=4, mfc="none",
+                  color=line.get_color())
+    axis.set(title="integrated (lines) and encoded (circles) latent paths",
+             xlabel="PC 1", ylabel="PC 2")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path

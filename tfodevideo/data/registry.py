@@ -9,9 +9,12 @@ import inspect
 
 from tfodevideo._checks import check_choice
 from tfodevideo._checks import check_image_size
+from tfodevideo._checks import check_int
 from tfodevideo.data.ball import GaussianBall
 from tfodevideo.data.moving_mnist import MovingMNIST
+from tfodevideo.data.pipelines import select_frames
 from tfodevideo.data.pipelines import video_dataset
+from tfodevideo.data.time_grids import regular_grid
 
 SPLITS = ("train", "validation", "test")
 # Held-out splits draw their own streams of clips. Training streams may use
@@ -163,3 +166,33 @@ def make_dataset(
         seed=seed,
         **pipeline_args,
     )
+
+
+def held_out_batches(name, num_context, num_target, num_clips, batch_size, split="test",
+                     seed=None):
+    """`(inputs, targets, clips)` batches of held-out clips, in clip order.
+
+    The one generator of scored clips (evaluation, latents, benchmarks):
+    clip `k` is index `k` of the split's stream whatever the batch size, the
+    last batch holds the remainder, and `clips` is the source's dict
+    (`frames`, `positions`...) of the batch, for measures beyond frames.
+
+    Args:
+        name: a key of `DATASETS`.
+        num_context, num_target: input frames, then predicted ones (a regular
+            grid from each clip's first frame).
+        num_clips: clips in all.
+        batch_size: clips per batch.
+        split: `"test"` or `"validation"`.
+        seed: stream of the split (default: the split's own seed).
+    """
+    check_choice("split", split, tuple(HELD_OUT_SEEDS))
+    num_clips = check_int("num_clips", num_clips, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    seed = HELD_OUT_SEEDS[split] if seed is None else seed
+    source = make_source(name, split, num_frames=num_context + num_target)
+    context, target = regular_grid(source.num_frames, num_context, num_target)
+    for start in range(0, num_clips, batch_size):
+        clips = source.generate(min(batch_size, num_clips - start), seed=seed, start=start)
+        inputs, targets = select_frames(clips["frames"], context, target, source.frame_dt)
+        yield inputs, targets, clips
