@@ -5,6 +5,7 @@ import os
 import numpy as np
 
 from tfodevideo import viz
+from tfodevideo.constants import FRAME_DT
 from tfodevideo._checks import check_int
 from tfodevideo.data import files
 from tfodevideo.data.ball import GaussianBall
@@ -61,7 +62,7 @@ def write_previews(out_dir, num_clips=4, seed=0, data_dir=None):
         save(name, strips(source.generate(num_clips, seed=seed)["frames"], source.frame_dt))
     try:
         test = files.load_moving_mnist_test(data_dir=data_dir, num_sequences=num_clips)
-        save("moving_mnist_standard_test", strips(test / 255.0, 0.1))
+        save("moving_mnist_standard_test", strips(test / 255.0, FRAME_DT))
     except (FileNotFoundError, ValueError) as error:
         skipped["moving_mnist_standard_test"] = str(error)
     return written, skipped

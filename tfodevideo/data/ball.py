@@ -4,6 +4,7 @@ import tensorflow as tf
 
 from tfodevideo._checks import check_choice
 from tfodevideo._checks import check_float
+from tfodevideo.constants import FRAME_DT
 from tfodevideo._checks import check_int
 from tfodevideo.data.physics import get_physics
 from tfodevideo.data.physics import simulate
@@ -55,7 +56,7 @@ class GaussianBall(VideoSource):
         num_frames=20,
         image_size=28,
         sigma=1.5,
-        frame_dt=0.1,
+        frame_dt=FRAME_DT,
         substeps=10,
         normalise="box",
     ):

@@ -8,6 +8,7 @@ import tensorflow as tf
 from tfodevideo._checks import check_choice
 from tfodevideo._checks import check_float
 from tfodevideo._checks import check_int
+from tfodevideo.constants import FRAME_DT
 from tfodevideo.data.files import MNIST_SPLITS
 from tfodevideo.data.files import load_mnist
 from tfodevideo.data.files import mnist_offset
@@ -63,7 +64,7 @@ class MovingMNIST(VideoSource):
         split="train",
         digits=None,
         data_dir=None,
-        frame_dt=0.1,
+        frame_dt=FRAME_DT,
     ):
         self.num_digits = check_int("num_digits", num_digits, minimum=1)
         self.num_frames = check_int("num_frames", num_frames, minimum=1)

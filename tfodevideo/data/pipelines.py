@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from tfodevideo._checks import check_choice
 from tfodevideo._checks import check_int
+from tfodevideo.constants import FRAME_DT
 from tfodevideo.data.seeding import clip_and_grid_seeds
 from tfodevideo.data.time_grids import GRIDS
 from tfodevideo.data.time_grids import check_grid_args
@@ -142,7 +143,7 @@ def video_dataset(
     return _shard_by_data(dataset)
 
 
-def array_dataset(clips, batch_size, num_context, num_target, frame_dt=0.1):
+def array_dataset(clips, batch_size, num_context, num_target, frame_dt=FRAME_DT):
     """A pipeline over stored clips, e.g. the standard Moving MNIST test set.
 
     Args:
