@@ -48,7 +48,7 @@ def main(argv=None):
         "constant_position_rmse": record["final_metrics"]["constant_position_rmse"],
         "final_loss": record["final_metrics"]["loss"],
         "wall_seconds": record["wall_seconds"],
-        "pictures": record["pictures"],
+        "pictures": [os.path.relpath(path, args.out) for path in record["pictures"]],
     }
     print(json.dumps(summary, indent=2))
     merge_into(os.path.join(args.out, "trajectories.json"), name, summary)

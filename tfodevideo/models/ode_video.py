@@ -20,7 +20,8 @@ class ODEVideoModel(VideoModel):
     """A head reads the inputs into `Z0` and `z_a`; a second-order Neural ODE
     carries `Z0` to every query time; the decoder draws each position with
     `z_a`. `VideoODE` and `LatentODE` differ only in their head (see
-    `tfodevideo.layers.heads`).
+    `tfodevideo.layers.heads`). A model with a new head is a subclass, as
+    they are, that builds its head from its own (serialisable) arguments.
 
     Args:
         head: the encoder head layer (`StackedHead`, `PairDifferenceHead`).

@@ -124,6 +124,9 @@ PRESETS = {
             "trajectory_model",
             {"units": 64, "depth": 2},
             epochs=300,
+            # Full-batch steps on one trajectory: 1e-3 leaves the spiral and the
+            # many-trajectory physics below holding still after 300 steps.
+            learning_rate=1e-2,
             quick={"epochs": 30},
         ),
         Preset(
