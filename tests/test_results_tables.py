@@ -4,7 +4,7 @@ the figures of tables backed by a JSON file agree with it.
 A table is announced by an HTML comment on the line before it:
 
 - `<!-- json: FILE KEY.KEY... -->`: FILE (under the repository) holds, at
-  that key path, a dict whose entries are the table's rows. A row's first
+  that key path (none: the whole file), a dict whose entries are the table's rows. A row's first
   cell is its key (`a/b` for nested keys); every other column whose header
   names a field of the entry is checked: a plain number against the value,
   `mean +- sd` against the entry's `mean` and `std`, each to the digits
@@ -79,7 +79,7 @@ def check_table(header, rows, spec, line):
     row_field = mapping.pop("row", None)
     with open(os.path.join(ROOT, path)) as f:
         node = json.load(f)
-    for key in key_path.split("."):
+    for key in filter(None, key_path.split(".")):  # No key path: the whole file.
         node = node[key]
     checked = 0
     for row in rows:
