@@ -28,19 +28,23 @@ def run_layer_test(layer, inputs, expected_shape):
     return output
 
 
-def run_model_saving_test(model, inputs, path, atol=0.0):
+def run_model_saving_test(model, inputs, path, atol=0.0, compare_configs=True):
     """Saves `model` to `path` (`.keras`), loads it with Keras, and checks
     the config and the predictions on `inputs` (equal within `atol`).
+
+    `compare_configs=False` for functional models: rebuilt in the same
+    process, their layers take fresh names, so equal configs mean nothing.
 
     Returns:
         The reloaded model.
     """
-    run_serialization_test(model)
+    if compare_configs:
+        run_serialization_test(model)
     # Called, not `predict`: inputs may share query times over the batch.
     expected = np.asarray(model(inputs, training=False))
     model.save(path)
     restored = keras.saving.load_model(path)
-    assert restored.get_config() == model.get_config()
+    assert not compare_configs or restored.get_config() == model.get_config()
     np.testing.assert_allclose(np.asarray(restored(inputs, training=False)), expected,
                                atol=atol, rtol=0)
     return restored

@@ -176,7 +176,7 @@ def test_trains_with_fit_logs_evaluations_and_survives_saving(tmp_path):
     losses = history.history["loss"]
     assert losses[-1] < 0.2 * losses[0]
     assert min(history.history["ode_nfe"]) > 6
-    run_model_saving_test(model, [y0, times], str(tmp_path / "ode.keras"))
+    run_model_saving_test(model, [y0, times], str(tmp_path / "ode.keras"), compare_configs=False)
 
 
 def test_config_round_trip():
