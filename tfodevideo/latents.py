@@ -23,7 +23,7 @@ import numpy as np
 
 from tfodevideo import viz
 from tfodevideo._checks import check_int
-from tfodevideo.data.registry import held_out_batches
+from tfodevideo.data.registry import held_out_clips
 from tfodevideo.data.registry import make_source
 
 
@@ -191,7 +191,5 @@ def held_out_latent_report(model, dataset, num_clips, out):
     """`write_latent_report` on the first `num_clips` whole test clips of the
     data set named `dataset` (a key of `tfodevideo.data.DATASETS`)."""
     source = make_source(dataset, "test")
-    context = model.num_context
-    _, _, clips = next(held_out_batches(dataset, context, source.num_frames - context,
-                                        num_clips, num_clips))
+    clips = next(held_out_clips(source, num_clips, num_clips))
     return write_latent_report(model, clips, source.frame_dt, out)

@@ -168,31 +168,44 @@ def make_dataset(
     )
 
 
-def held_out_batches(name, num_context, num_target, num_clips, batch_size, split="test",
-                     seed=None):
-    """`(inputs, targets, clips)` batches of held-out clips, in clip order.
+def held_out_clips(source, num_clips, batch_size, split="test", seed=None):
+    """Batches of clips of a held-out split's stream, in clip order.
 
-    The one generator of scored clips (evaluation, latents, benchmarks):
-    clip `k` is index `k` of the split's stream whatever the batch size, the
-    last batch holds the remainder, and `clips` is the source's dict
-    (`frames`, `positions`...) of the batch, for measures beyond frames.
+    The one convention of scored clips: clip `k` is index `k` of the split's
+    stream whatever the batch size, and the last batch holds the remainder.
 
     Args:
-        name: a key of `DATASETS`.
-        num_context, num_target: input frames, then predicted ones (a regular
-            grid from each clip's first frame).
+        source: the split's source (`make_source(name, split, ...)`).
         num_clips: clips in all.
         batch_size: clips per batch.
         split: `"test"` or `"validation"`.
         seed: stream of the split (default: the split's own seed).
+
+    Yields:
+        The source's dicts (`frames`, `positions`...) of each batch.
     """
     check_choice("split", split, tuple(HELD_OUT_SEEDS))
     num_clips = check_int("num_clips", num_clips, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     seed = HELD_OUT_SEEDS[split] if seed is None else seed
+    for start in range(0, num_clips, batch_size):
+        yield source.generate(min(batch_size, num_clips - start), seed=seed, start=start)
+
+
+def held_out_batches(name, num_context, num_target, num_clips, batch_size, split="test",
+                     seed=None):
+    """`(inputs, targets, clips)` batches of held-out clips, in clip order
+    (see `held_out_clips`): the scored clips of evaluation and benchmarks,
+    with the source's dict of each batch for measures beyond frames.
+
+    Args:
+        name: a key of `DATASETS`.
+        num_context, num_target: input frames, then predicted ones (a regular
+            grid from each clip's first frame).
+        num_clips, batch_size, split, seed: as `held_out_clips`.
+    """
     source = make_source(name, split, num_frames=num_context + num_target)
     context, target = regular_grid(source.num_frames, num_context, num_target)
-    for start in range(0, num_clips, batch_size):
-        clips = source.generate(min(batch_size, num_clips - start), seed=seed, start=start)
+    for clips in held_out_clips(source, num_clips, batch_size, split, seed):
         inputs, targets = select_frames(clips["frames"], context, target, source.frame_dt)
         yield inputs, targets, clips
