@@ -113,7 +113,7 @@ def test_a_registered_decoder_is_one_layer_and_one_name(tmp_path):
     @keras.saving.register_keras_serializable(package="tests")
     class FlatDecoder(keras.layers.Layer):
         def __init__(self, image_size, out_channels, channels, from_map, *,
-                     norm_momentum=0.99, **kwargs):
+                     dynamics_dim, norm_momentum=0.99, **kwargs):
             super().__init__(**kwargs)
             self.image_size, self.out_channels = tuple(image_size), out_channels
             self.dense = keras.layers.Dense(
@@ -136,3 +136,22 @@ def test_a_registered_decoder_is_one_layer_and_one_name(tmp_path):
         DECODERS.pop("flat_test")
     with pytest.raises(ValueError, match="decoder"):
         VideoODE(decoder="flat_test")
+
+
+def test_slot_head_finds_a_bright_spot_and_its_velocity():
+    """Soft arg-max centres in image coordinates; velocity from two maps."""
+    head = StackedHead(2, 4, latent="slots")
+    features = np.zeros((1, 4, 4, 3), "float32")
+    features[0, 1, 3, 0] = 50.0  # Now: cell (row 1, column 3).
+    features[0, 1, 2, 1] = 50.0  # Before: one cell to the left.
+    times = np.array([[0.0, 0.1]], "float32")
+    head(features, times)  # Builds the layers.
+    kernel = np.zeros((1, 1, 3, 2), "float32")
+    kernel[0, 0, 0, 0] = kernel[0, 0, 1, 1] = 1.0  # Map 0 reads channel 0, map 1 channel 1.
+    head.dynamics_head.set_weights([kernel, np.zeros(2, "float32")])
+    state, appearance = head(features, times)
+    np.testing.assert_allclose(state[0, :2], [0.75, -0.25], atol=1e-4)  # x, y of cell centres.
+    np.testing.assert_allclose(state[0, 2:], [5.0, 0.0], atol=1e-3)  # 0.5 over 0.1.
+    assert appearance.shape == (1, 4)
+    with pytest.raises(ValueError, match="appearance_dim=3"):
+        StackedHead(4, 3, latent="slots")

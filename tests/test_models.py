@@ -12,6 +12,9 @@ from tfodevideo.models import VideoODE
 
 TINY = dict(image_size=(16, 16), dynamics_dim=3, appearance_dim=4, encoder_channels=(4, 8),
             field_units=8, field_depth=1)
+# Two slots, a 4-value code each, 6x6 glyphs.
+TINY_GLYPH = dict(TINY, dynamics_dim=4, appearance_dim=8, latent="slots", decoder="glyph",
+                  decoder_options={"glyph_size": 6, "hidden_units": 8})
 
 
 def clip_inputs(batch, num_context, query_times, seed=0):
@@ -49,8 +52,9 @@ def test_interpolation_and_extrapolation_in_one_call():
     np.testing.assert_allclose(out[:, 2], again[:, 0], atol=1e-5)
 
 
-def test_appearance_swap_is_decoder_of_dynamics_a_and_appearance_b():
-    model = VideoODE(num_context=2, **TINY)
+@pytest.mark.parametrize("settings", [TINY, TINY_GLYPH], ids=["conv", "glyph"])
+def test_appearance_swap_is_decoder_of_dynamics_a_and_appearance_b(settings):
+    model = VideoODE(num_context=2, **settings)
     a, b = clip_inputs(2, 2, [0.2, 0.4], seed=1), clip_inputs(2, 2, [0.9], seed=2)
     swapped = model.swap_appearance(a, b)
     state_a, _ = model.encode(a["frames"], a["input_times"], training=False)
@@ -101,6 +105,11 @@ MODELS = {
     "map": lambda: VideoODE(num_context=2, latent="map", map_channels=2, **TINY),
     "latent_ode": lambda: LatentODE(num_context=2, **{k: v for k, v in TINY.items()
                                                       if k != "appearance_dim"}),
+    "glyph": lambda: VideoODE(num_context=2, **TINY_GLYPH),
+    "latent_ode_glyph": lambda: LatentODE(
+        num_context=2, **{k: v for k, v in TINY_GLYPH.items()
+                          if k not in ("appearance_dim", "latent")}
+    ),
 }
 
 
@@ -135,6 +144,21 @@ def test_tiny_model_overfits_a_few_ball_clips():
     assert losses[-1] < 0.1 * losses[0]
     # Black frames alone would cut the loss 10x; the model must do far better.
     assert losses[-1] < 0.5 * black_mse, (losses, black_mse)
+
+
+def test_tiny_glyph_model_overfits_four_ball_clips():
+    """One slot: the what/where model fits the ball far below black frames."""
+    keras.utils.set_random_seed(0)
+    clips = video_dataset(GaussianBall(num_frames=8), 4, 2, 6, num_clips=4).cache().repeat()
+    inputs, targets = next(iter(clips))
+    black_mse = float(tf.reduce_mean(tf.square(targets)))
+    model = VideoODE(image_size=(28, 28), num_context=2, dynamics_dim=2, appearance_dim=8,
+                     latent="slots", encoder_channels=(8, 16), field_units=32,
+                     latent_l2=0.0, norm_momentum=0.9, decoder="glyph")
+    model.compile(keras.optimizers.Adam(1e-3), "mse")
+    model.fit(clips, steps_per_epoch=50, epochs=6, verbose=0)
+    mse = float(tf.reduce_mean(tf.square(model(inputs, training=False) - targets)))
+    assert mse < 0.1 * black_mse, (mse, black_mse)
 
 
 # Pinned so that an accidental change of architecture shows; update on purpose.

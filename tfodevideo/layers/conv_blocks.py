@@ -67,8 +67,8 @@ class ConvEncoder(layers.Layer):
             images = layer(images, training=training)
         return images
 
-    def compute_output_shape(self, images_shape):
-        batch, height, width, _ = images_shape
+    def compute_output_shape(self, input_shape):
+        batch, height, width, _ = input_shape
         factor = 2 ** len(self.channels)
         return (batch, height // factor, width // factor, self.channels[-1])
 
@@ -95,6 +95,8 @@ class ConvDecoder(layers.Layer):
             gradient then vanishes (a ball auto-encoder with spatial
             encoding stayed at 6x the black-frame error on three seeds).
         norm_momentum: momentum of the batch norms' moving statistics.
+        dynamics_dim: size of the position part of a latent vector; unused,
+            the convolutions read position and appearance alike.
         **kwargs: standard `keras.layers.Layer` arguments.
 
     Call arguments:
@@ -106,9 +108,10 @@ class ConvDecoder(layers.Layer):
 
     def __init__(
         self, image_size, out_channels=1, channels=(256, 128, 64), from_map=False, *,
-        initial_mean=0.02, norm_momentum=NORM_MOMENTUM, **kwargs
+        initial_mean=0.02, norm_momentum=NORM_MOMENTUM, dynamics_dim=None, **kwargs
     ):
         super().__init__(**kwargs)
+        del dynamics_dim  # Read with the appearance, see Args.
         self.norm_momentum = check_float("norm_momentum", norm_momentum, minimum=0.0,
                                          maximum=1.0)
         self.from_map = bool(from_map)
@@ -148,8 +151,8 @@ class ConvDecoder(layers.Layer):
             latent = layer(latent, training=training)
         return self.head(latent)
 
-    def compute_output_shape(self, latent_shape):
-        return (latent_shape[0], *self.image_size, self.out_channels)
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], *self.image_size, self.out_channels)
 
     def get_config(self):
         return {

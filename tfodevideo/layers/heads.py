@@ -24,7 +24,7 @@ from keras import layers
 from tfodevideo._checks import check_choice
 from tfodevideo._checks import check_int
 
-LATENTS = ("vector", "map")
+LATENTS = ("vector", "map", "slots")
 
 
 @keras.saving.register_keras_serializable(package="tfodevideo")
@@ -37,13 +37,27 @@ class StackedHead(layers.Layer):
     last input time; an appearance head maps them to `z_a`. The report's
     final method (section 6.1).
 
+    With `latent="slots"` (for the what/where decoder, `decoder="glyph"`)
+    the state holds `dynamics_dim / 2` objects' centres and velocities in
+    image coordinates (`[-1, 1]`). Each slot has two heat maps over the
+    feature grid: a spatial softmax of each, averaged over the grid's cell
+    centres, gives the slot's centre at the last input frame and at the one
+    before (a soft arg-max, as in unsupervised keypoint models); their
+    difference over the time step is the velocity. The slot's appearance
+    code reads the features its last-frame map attends to. Why: a 1x1
+    convolution scoring "an object is here" is the same at every place, so
+    what it learns at one position holds at all, where a dense layer on
+    flattened features must learn every position apart (with that head,
+    the what/where model of a ball stalled at half the black-frame error).
+
     Args:
         dynamics_dim: size of the position `z` (the state holds twice
-            that), for `latent="vector"`.
-        appearance_dim: size of `z_a`; 0 for none.
-        latent: `"vector"`, or `"map"`: the state is a feature map of
+            that), for `latent="vector"`; `2 * slots` for `"slots"`.
+        appearance_dim: size of `z_a`; 0 for none; for `"slots"` a multiple
+            of the number of slots.
+        latent: `"vector"`; `"map"`: the state is a feature map of
             `2 * map_channels` channels at the encoder's resolution (a 1x1
-            convolution instead of a dense layer).
+            convolution instead of a dense layer); or `"slots"` (above).
         map_channels: channels of the position map for `latent="map"`.
         **kwargs: standard `keras.layers.Layer` arguments.
 
@@ -68,10 +82,29 @@ class StackedHead(layers.Layer):
         self.flatten = layers.Flatten(name="flatten")
         if self.latent == "vector":
             self.dynamics_head = layers.Dense(2 * self.dynamics_dim, name="dynamics_head")
-        else:
+        elif self.latent == "map":
             self.dynamics_head = layers.Conv2D(2 * self.map_channels, 1, name="dynamics_head")
+        else:
+            self.num_slots = self._check_slots()
+            # Heat maps of every slot now, then one frame before.
+            self.dynamics_head = layers.Conv2D(2 * self.num_slots, 1, name="dynamics_head")
         if self.appearance_dim:
-            self.appearance_head = layers.Dense(self.appearance_dim, name="appearance_head")
+            units = self.appearance_dim
+            if self.latent == "slots":
+                units //= self.num_slots
+            self.appearance_head = layers.Dense(units, name="appearance_head")
+
+    def _check_slots(self):
+        """The number of slots of `latent="slots"`, checked against the sizes."""
+        slots = self.dynamics_dim // 2
+        if self.dynamics_dim % 2 or self.appearance_dim % slots:
+            raise ValueError(
+                "`latent='slots'` holds an (x, y) centre per slot and splits the "
+                "appearance evenly among the slots: `dynamics_dim` must be even and "
+                "`appearance_dim` a multiple of `dynamics_dim / 2`. Received: "
+                f"dynamics_dim={self.dynamics_dim}, appearance_dim={self.appearance_dim}"
+            )
+        return slots
 
     def encoder_images(self, frames):
         """`(B, K, H, W, C)` -> `(B, H, W, K * C)`, frame by frame in the channels."""
@@ -82,6 +115,8 @@ class StackedHead(layers.Layer):
         )
 
     def call(self, features, input_times):
+        if self.latent == "slots":
+            return self._slots(features, input_times)
         flat = self.flatten(features)
         relative = input_times - input_times[:, -1:]
         if self.latent == "vector":
@@ -96,6 +131,32 @@ class StackedHead(layers.Layer):
         if not self.appearance_dim:
             return state, tf.zeros([tf.shape(flat)[0], 0], flat.dtype)
         return state, self.appearance_head(flat)
+
+    def _slots(self, features, input_times):
+        """Soft arg-max centres, their velocity, and per-slot appearance codes."""
+        shape = tf.shape(features)
+        batch, height, width = shape[0], features.shape[1], features.shape[2]
+        heat = tf.reshape(self.dynamics_head(features), [batch, height * width, -1])
+        attention = tf.nn.softmax(heat, axis=1)  # Over the grid, per map.
+        # Cell centres in image coordinates, -1 and 1 at the border pixels'
+        # centres (cell j of w covers pixels j*s .. (j+1)*s - 1).
+        xs = (tf.range(width, dtype=features.dtype) + 0.5) / width * 2.0 - 1.0
+        ys = (tf.range(height, dtype=features.dtype) + 0.5) / height * 2.0 - 1.0
+        grid = tf.reshape(tf.stack(tf.meshgrid(xs, ys), axis=-1), [height * width, 2])
+        centres = tf.einsum("bnm,nc->bmc", attention, grid)  # (B, 2K, 2)
+        now, before = centres[:, : self.num_slots], centres[:, self.num_slots :]
+        step = (input_times[:, -1] - input_times[:, -2])[:, None, None]
+        velocity = (now - before) / step
+        state = tf.concat(
+            [tf.reshape(now, [batch, -1]), tf.reshape(velocity, [batch, -1])], axis=-1
+        )
+        if not self.appearance_dim:
+            return state, tf.zeros([batch, 0], features.dtype)
+        pooled = tf.einsum(
+            "bnk,bnc->bkc", attention[..., : self.num_slots],
+            tf.reshape(features, [batch, height * width, features.shape[-1]]),
+        )
+        return state, tf.reshape(self.appearance_head(pooled), [batch, self.appearance_dim])
 
     def get_config(self):
         return {

@@ -59,8 +59,8 @@ class SpatialEncoding(layers.Layer):
         encoding = tf.broadcast_to(encoding, [shape[0], height, width, len(channels)])
         return tf.concat([images, encoding], axis=-1)
 
-    def compute_output_shape(self, images_shape):
-        return tuple(images_shape[:-1]) + (images_shape[-1] + self.num_channels,)
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (input_shape[-1] + self.num_channels,)
 
     def get_config(self):
         return {**super().get_config(), "num_frequencies": self.num_frequencies}

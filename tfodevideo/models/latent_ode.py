@@ -33,8 +33,8 @@ class LatentODE(ODEVideoModel):
     def __init__(
         self, image_size=(64, 64), channels=1, num_context=2, *, dynamics_dim=48,
         encoder_channels=(64, 128, 256), num_frequencies=0, field_units=128,
-        field_depth=2, decoder="conv", method="dopri5", rtol=1e-3, atol=1e-6,
-        max_num_steps=1000, latent_l2=1e-5, norm_momentum=NORM_MOMENTUM, **kwargs,
+        field_depth=2, decoder="conv", decoder_options=None, method="dopri5", rtol=1e-3,
+        atol=1e-6, max_num_steps=1000, latent_l2=1e-5, norm_momentum=NORM_MOMENTUM, **kwargs,
     ):
         # Saved configurations of earlier versions held these fixed values.
         for fixed in ("appearance_dim", "permutation_weight", "latent", "map_channels"):
@@ -48,7 +48,8 @@ class LatentODE(ODEVideoModel):
             PairDifferenceHead(dynamics_dim, name="head"), image_size, channels,
             num_context, encoder_channels=encoder_channels,
             num_frequencies=num_frequencies, field_units=field_units,
-            field_depth=field_depth, decoder=decoder, method=method, rtol=rtol,
+            field_depth=field_depth, decoder=decoder, decoder_options=decoder_options,
+            method=method, rtol=rtol,
             atol=atol, max_num_steps=max_num_steps, latent_l2=latent_l2,
             norm_momentum=norm_momentum, **kwargs,
         )

@@ -33,6 +33,8 @@ class ODEVideoModel(VideoModel):
             latents).
         field_depth: hidden layers of the vector field.
         decoder: name of a registered decoder (`tfodevideo.layers.decoders`).
+        decoder_options: dict of further arguments of that decoder (e.g.
+            `{"glyph_size": 32}` for `decoder="glyph"`).
         method, rtol, atol, max_num_steps: settings of the `NeuralODE`.
         latent_l2: weight of the L2 penalty on predicted positions.
         permutation_weight: weight of the permutation-invariance loss on the
@@ -44,8 +46,8 @@ class ODEVideoModel(VideoModel):
     def __init__(
         self, head, image_size=(64, 64), channels=1, num_context=10, *,
         encoder_channels=(64, 128, 256), num_frequencies=0, field_units=128,
-        field_depth=2, decoder="conv", method="dopri5", rtol=1e-3, atol=1e-6,
-        max_num_steps=1000, latent_l2=1e-5, permutation_weight=0.0,
+        field_depth=2, decoder="conv", decoder_options=None, method="dopri5", rtol=1e-3,
+        atol=1e-6, max_num_steps=1000, latent_l2=1e-5, permutation_weight=0.0,
         norm_momentum=NORM_MOMENTUM, **kwargs,
     ):
         super().__init__(image_size, channels, num_context, **kwargs)
@@ -55,6 +57,7 @@ class ODEVideoModel(VideoModel):
         self.num_frequencies = num_frequencies
         self.field_units, self.field_depth = field_units, field_depth
         self.decoder_name = decoder
+        self.decoder_options = dict(decoder_options or {})
         self.method, self.rtol, self.atol = method, rtol, atol
         self.max_num_steps = max_num_steps
         self.latent_l2 = check_float("latent_l2", latent_l2, minimum=0.0)
@@ -73,7 +76,8 @@ class ODEVideoModel(VideoModel):
         )
         self.decoder = make_decoder(
             decoder, self.image_size, self.channels, tuple(reversed(self.encoder_channels)),
-            from_map, norm_momentum,
+            from_map, dynamics_dim=head.dynamics_dim, norm_momentum=norm_momentum,
+            options=self.decoder_options,
         )
 
     @property
@@ -188,6 +192,7 @@ class ODEVideoModel(VideoModel):
             "field_units": self.field_units,
             "field_depth": self.field_depth,
             "decoder": self.decoder_name,
+            "decoder_options": dict(self.decoder_options),
             "method": self.method,
             "rtol": self.rtol,
             "atol": self.atol,

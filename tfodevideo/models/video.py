@@ -34,11 +34,13 @@ class VideoODE(ODEVideoModel):
         encoder_channels: channels of the encoder blocks (the report's
             64 / 128 / 256); the decoder mirrors them.
         num_frequencies: sine/cosine octaves of the spatial encoding.
-        latent: `"vector"` or `"map"`.
+        latent: `"vector"`, `"map"` or `"slots"` (objects' centres in image
+            coordinates, for `decoder="glyph"`; see `StackedHead`).
         map_channels: channels of the position map for `latent="map"`.
         field_units: width of the vector field (units or filters).
         field_depth: hidden layers of the vector field.
         decoder: name of a registered decoder (`tfodevideo.layers.decoders`).
+        decoder_options: dict of further arguments of that decoder.
         method, rtol, atol, max_num_steps: settings of the `NeuralODE`.
         latent_l2: weight of the L2 penalty on predicted positions (report 1e-5).
         permutation_weight: weight of the permutation-invariance loss on `z_a`
@@ -67,9 +69,15 @@ class VideoODE(ODEVideoModel):
         self, image_size=(64, 64), channels=1, num_context=10, *, dynamics_dim=48,
         appearance_dim=64, encoder_channels=(64, 128, 256), num_frequencies=0,
         latent="vector", map_channels=16, field_units=128, field_depth=2,
-        decoder="conv", method="dopri5", rtol=1e-3, atol=1e-6, max_num_steps=1000,
-        latent_l2=1e-5, permutation_weight=0.0, norm_momentum=NORM_MOMENTUM, **kwargs,
+        decoder="conv", decoder_options=None, method="dopri5", rtol=1e-3, atol=1e-6,
+        max_num_steps=1000, latent_l2=1e-5, permutation_weight=0.0,
+        norm_momentum=NORM_MOMENTUM, **kwargs,
     ):
+        if latent == "slots" and num_context < 2:
+            raise ValueError(
+                "`latent='slots'` takes the velocity from the last two input frames: "
+                f"`num_context` must be at least 2. Received: num_context={num_context}"
+            )
         head = StackedHead(
             dynamics_dim, appearance_dim, latent=latent, map_channels=map_channels,
             name="head",
@@ -77,7 +85,8 @@ class VideoODE(ODEVideoModel):
         super().__init__(
             head, image_size, channels, num_context, encoder_channels=encoder_channels,
             num_frequencies=num_frequencies, field_units=field_units,
-            field_depth=field_depth, decoder=decoder, method=method, rtol=rtol,
+            field_depth=field_depth, decoder=decoder, decoder_options=decoder_options,
+            method=method, rtol=rtol,
             atol=atol, max_num_steps=max_num_steps, latent_l2=latent_l2,
             permutation_weight=permutation_weight, norm_momentum=norm_momentum,
             **kwargs,

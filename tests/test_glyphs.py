@@ -1,0 +1,94 @@
+"""The what/where decoder: placing glyphs at sub-pixel positions, and the layer."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from helpers import run_layer_test
+from tfodevideo.layers.glyphs import GlyphDecoder
+from tfodevideo.layers.glyphs import place
+
+
+def reference_place(glyph, x, y, height, width):
+    """Bilinear splatting of every glyph pixel, one at a time (numpy)."""
+    size_h, size_w, channels = glyph.shape
+    canvas = np.zeros((height, width, channels))
+    for s in range(size_h):
+        for t in range(size_w):
+            row, col = y + s - (size_h - 1) / 2, x + t - (size_w - 1) / 2
+            top, left = int(np.floor(row)), int(np.floor(col))
+            for i, wi in ((top, 1 - (row - top)), (top + 1, row - top)):
+                for j, wj in ((left, 1 - (col - left)), (left + 1, col - left)):
+                    if 0 <= i < height and 0 <= j < width:
+                        canvas[i, j] += wi * wj * glyph[s, t]
+    return canvas
+
+
+@pytest.mark.parametrize("x, y", [(10.0, 7.0), (10.25, 6.6), (0.4, 18.9), (-3.3, 2.5)])
+def test_place_matches_bilinear_splatting(x, y):
+    glyph = np.random.default_rng(0).uniform(0, 1, (5, 6, 2)).astype("float32")
+    placed = place(tf.constant(glyph[None]), tf.constant([[x, y]], tf.float32), (20, 16))
+    np.testing.assert_allclose(placed[0], reference_place(glyph, x, y, 20, 16), atol=1e-5)
+
+
+def test_a_glyph_at_a_whole_pixel_is_copied_exactly():
+    glyph = np.random.default_rng(1).uniform(0, 1, (7, 7, 1)).astype("float32")
+    placed = place(tf.constant(glyph[None]), tf.constant([[9.0, 5.0]]), (16, 16)).numpy()
+    expected = np.zeros((16, 16, 1), "float32")
+    expected[2:9, 6:13] = glyph  # Centre (x=9, y=5): columns 6..12, rows 2..8.
+    np.testing.assert_array_equal(placed[0], expected)
+
+
+def test_the_position_gradient_points_towards_the_target():
+    glyph = tf.constant(np.pad(np.ones((3, 3, 1), "float32"), ((1, 1), (1, 1), (0, 0)))[None])
+    target = place(glyph, tf.constant([[10.0, 8.0]]), (16, 16))
+    centre = tf.Variable([[8.6, 9.3]])
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(place(glyph, centre, (16, 16)) - target))
+    gradient = tape.gradient(loss, centre).numpy()
+    assert np.all(np.isfinite(gradient))
+    # Descent moves x right (towards 10) and y up (towards 8).
+    assert gradient[0, 0] < 0 and gradient[0, 1] > 0, gradient
+
+
+def test_decoder_draws_one_glyph_per_slot_in_unit_range():
+    decoder = GlyphDecoder((24, 20), 1, dynamics_dim=4, glyph_size=8, hidden_units=16)
+    latent = np.random.default_rng(2).normal(size=(3, 4 + 6)).astype("float32")
+    frames = run_layer_test(decoder, latent, (3, 24, 20, 1))
+    assert 0.0 <= float(tf.reduce_min(frames)) and float(tf.reduce_max(frames)) <= 1.0
+    assert decoder.glyphs(latent[:, 4:]).shape == (3, 2, 8, 8, 1)
+
+
+def test_positions_are_image_coordinates_in_pixels():
+    decoder = GlyphDecoder((24, 20), 1, dynamics_dim=2, position_scale=0.5)
+    centres = decoder.centres(tf.constant([[-2.0, -2.0], [2.0, 2.0], [0.0, 0.0]]))
+    np.testing.assert_allclose(centres[:, 0], [[0, 0], [19, 23], [9.5, 11.5]])
+
+
+def test_the_untrained_decoder_draws_its_starting_bump_where_the_slot_is():
+    decoder = GlyphDecoder((32, 32), 1, dynamics_dim=2)  # No appearance: a fixed glyph.
+    frame = decoder(tf.constant([[-5.0, 5.0]]))[0, ..., 0].numpy()
+    row, col = np.unravel_index(np.argmax(frame), frame.shape)
+    centre = decoder.centres(tf.constant([[-5.0, 5.0]]))[0, 0].numpy()
+    assert abs(col - centre[0]) <= 1 and abs(row - centre[1]) <= 1
+    assert frame.max() == pytest.approx(0.5, abs=0.05)
+    assert frame[0, -1] < 0.02  # Dark far from the slot.
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"dynamics_dim": 3}, "dynamics_dim.*3"),
+        ({"dynamics_dim": 2, "from_map": True}, "from_map"),
+        ({"dynamics_dim": 2, "glyph_size": 0}, "glyph_size"),
+    ],
+)
+def test_bad_settings_are_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        GlyphDecoder((16, 16), 1, **kwargs)
+
+
+def test_an_appearance_that_does_not_split_among_the_slots_is_refused():
+    decoder = GlyphDecoder((16, 16), 1, dynamics_dim=4)
+    with pytest.raises(ValueError, match="latent size 7"):
+        decoder(tf.zeros([1, 7]))
