@@ -87,8 +87,9 @@ class GlyphDecoder(layers.Layer):
     The latent of a frame is `[positions, appearance]`: the positions are
     `dynamics_dim = 2 * num_slots` values, `(x, y)` per slot; times
     `position_scale` they are image coordinates in `[-1, 1]` (`-1` and `1`
-    are the centres of the border pixels; `centres` gives pixels); the appearance is one code per slot
-    (`appearance_dim` split evenly; none: each slot learns one fixed glyph).
+    are the centres of the border pixels; `centres` gives pixels). The
+    appearance is one code per slot (`appearance_dim` split evenly; none:
+    each slot learns one fixed glyph).
     A small MLP shared by all slots maps a slot's code to its glyph's
     logits; the glyph is placed by `place`, and the slots are combined by a
     pixel-wise maximum.

@@ -92,6 +92,27 @@ _QUICK_BALL = {
 _CPU_TRUNK = (16, 32, 64)
 
 
+# The what/where model of a clip with N digits: N slots, 32 appearance values
+# each, glyphs of 32x32 (a 28x28 digit and a margin), on the CPU trunk.
+_GLYPH_CODE = 32
+
+
+def _what_where(name, dataset, num_context, num_target, num_digits, description):
+    """A `VideoODE` preset with slot centres and the glyph decoder."""
+    return Preset(
+        f"{name}_glyph",
+        f"what/where model, {description}, one slot per digit, 16/32/64 trunk",
+        "video",
+        dataset,
+        {"num_context": num_context, "num_target": num_target},
+        "VideoODE",
+        {"num_context": num_context, "latent": "slots", "decoder": "glyph",
+         "dynamics_dim": 2 * num_digits, "appearance_dim": _GLYPH_CODE * num_digits,
+         "encoder_channels": list(_CPU_TRUNK), "latent_l2": 0.0},
+        quick=_TINY_VIDEO,
+    )
+
+
 def _disentangled(name, dataset, num_context, num_target, description, cpu=False):
     """A `VideoODE` preset: the report's final model on one data set, or with
     a conv trunk sized for CPU budgets (`cpu=True`, name ending in `_cpu`)."""
@@ -161,6 +182,9 @@ PRESETS = {
                       cpu=True),
         _disentangled("mmnist2_10to10", "mmnist2", 10, 10,
                       "two-digit Moving MNIST, 10 -> 10", cpu=True),
+        _what_where("mmnist1_2to18", "mmnist1", 2, 18, 1, "one-digit Moving MNIST, 2 -> 18"),
+        _what_where("mmnist2_10to10", "mmnist2", 10, 10, 2,
+                    "two-digit Moving MNIST, 10 -> 10"),
     )
 }
 
