@@ -132,15 +132,22 @@ def test_autoencoder_saving_and_latent_penalty(tmp_path):
         model(images * 255.0)
 
 
+def fit_four_ball_clips(model, learning_rate, num_frames):
+    """Trains `model` 300 steps on four ball clips (2 inputs, the rest
+    targets); returns the loss history, the clips and the black-frame MSE."""
+    clips = video_dataset(GaussianBall(num_frames=num_frames), 4, 2, num_frames - 2,
+                          num_clips=4).cache().repeat()
+    inputs, targets = next(iter(clips))
+    model.compile(keras.optimizers.Adam(learning_rate), "mse")
+    losses = model.fit(clips, steps_per_epoch=50, epochs=6, verbose=0).history["loss"]
+    return losses, inputs, targets, float(tf.reduce_mean(tf.square(targets)))
+
+
 def test_tiny_model_overfits_a_few_ball_clips():
     keras.utils.set_random_seed(0)
-    clips = video_dataset(GaussianBall(num_frames=6), 4, 2, 4, num_clips=4).cache().repeat()
-    _, targets = next(iter(clips))
-    black_mse = float(tf.reduce_mean(tf.square(targets)))
     model = VideoODE(image_size=(28, 28), num_context=2, dynamics_dim=4, appearance_dim=4,
                      encoder_channels=(8, 16), field_units=32, latent_l2=0.0)
-    model.compile(keras.optimizers.Adam(1e-2), "mse")
-    losses = model.fit(clips, steps_per_epoch=50, epochs=6, verbose=0).history["loss"]
+    losses, _, _, black_mse = fit_four_ball_clips(model, 1e-2, num_frames=6)
     assert losses[-1] < 0.1 * losses[0]
     # Black frames alone would cut the loss 10x; the model must do far better.
     assert losses[-1] < 0.5 * black_mse, (losses, black_mse)
@@ -149,14 +156,10 @@ def test_tiny_model_overfits_a_few_ball_clips():
 def test_tiny_glyph_model_overfits_four_ball_clips():
     """One slot: the what/where model fits the ball far below black frames."""
     keras.utils.set_random_seed(0)
-    clips = video_dataset(GaussianBall(num_frames=8), 4, 2, 6, num_clips=4).cache().repeat()
-    inputs, targets = next(iter(clips))
-    black_mse = float(tf.reduce_mean(tf.square(targets)))
     model = VideoODE(image_size=(28, 28), num_context=2, dynamics_dim=2, appearance_dim=8,
                      latent="slots", encoder_channels=(8, 16), field_units=32,
                      latent_l2=0.0, norm_momentum=0.9, decoder="glyph")
-    model.compile(keras.optimizers.Adam(1e-3), "mse")
-    model.fit(clips, steps_per_epoch=50, epochs=6, verbose=0)
+    _, inputs, targets, black_mse = fit_four_ball_clips(model, 1e-3, num_frames=8)
     mse = float(tf.reduce_mean(tf.square(model(inputs, training=False) - targets)))
     assert mse < 0.1 * black_mse, (mse, black_mse)
 
