@@ -11,7 +11,7 @@ A table is announced by an HTML comment on the line before it:
   printed.
 - `<!-- json: FILE KEY.KEY; row=FIELD; COLUMN=FIELD.FIELD*SCALE; ... -->`:
   the same where the rows are a list (each found by its FIELD equal to the
-  first cell) or where columns are named otherwise than the JSON's fields
+  first cell; a single record counts as a list of one) or where columns are named otherwise than the JSON's fields
   (a dotted path into the entry, optionally times a scale).
 - `<!-- unbacked: REASON -->`: the table has no JSON yet, and says why.
 """
@@ -84,7 +84,8 @@ def check_table(header, rows, spec, line):
     checked = 0
     for row in rows:
         if row_field:
-            matches = [e for e in node if str(e[row_field]) == _plain(row[0])]
+            entries = [node] if isinstance(node, dict) else node  # One run's record.
+            matches = [e for e in entries if str(e[row_field]) == _plain(row[0])]
             assert len(matches) == 1, f"RESULTS.md line {line}: row {row[0]!r} not in the JSON"
             entry = matches[0]
         else:
