@@ -67,9 +67,9 @@ def test_positions_are_image_coordinates_in_pixels():
 
 def test_the_untrained_decoder_draws_its_starting_bump_where_the_slot_is():
     decoder = GlyphDecoder((32, 32), 1, dynamics_dim=2)  # No appearance: a fixed glyph.
-    frame = decoder(tf.constant([[-5.0, 5.0]]))[0, ..., 0].numpy()
+    frame = decoder(tf.constant([[-0.5, 0.5]]))[0, ..., 0].numpy()
     row, col = np.unravel_index(np.argmax(frame), frame.shape)
-    centre = decoder.centres(tf.constant([[-5.0, 5.0]]))[0, 0].numpy()
+    centre = decoder.centres(tf.constant([[-0.5, 0.5]]))[0, 0].numpy()
     assert abs(col - centre[0]) <= 1 and abs(row - centre[1]) <= 1
     assert frame.max() == pytest.approx(0.5, abs=0.05)
     assert frame[0, -1] < 0.02  # Dark far from the slot.

@@ -11,7 +11,8 @@ A table is announced by an HTML comment on the line before it:
   printed.
 - `<!-- json: FILE KEY.KEY; row=FIELD; COLUMN=FIELD.FIELD*SCALE; ... -->`:
   the same where the rows are a list (each found by its FIELD equal to the
-  first cell; a single record counts as a list of one) or where columns are named otherwise than the JSON's fields
+  first cell, or by `row=A,B` whose values the first cell joins by ", "; a
+  single record counts as a list of one) or where columns are named otherwise than the JSON's fields
   (a dotted path into the entry, optionally times a scale).
 - `<!-- unbacked: REASON -->`: the table has no JSON yet, and says why.
 """
@@ -85,7 +86,9 @@ def check_table(header, rows, spec, line):
     for row in rows:
         if row_field:
             entries = [node] if isinstance(node, dict) else node  # One run's record.
-            matches = [e for e in entries if str(e[row_field]) == _plain(row[0])]
+            fields = row_field.split(",")  # Several: the first cell joins them by ", ".
+            matches = [e for e in entries
+                       if ", ".join(str(e[f]) for f in fields) == _plain(row[0])]
             assert len(matches) == 1, f"RESULTS.md line {line}: row {row[0]!r} not in the JSON"
             entry = matches[0]
         else:
