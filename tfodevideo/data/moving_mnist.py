@@ -40,6 +40,9 @@ class MovingMNIST(VideoSource):
         data_dir: folder holding `mnist.npz` (see `tfodevideo.data.load_mnist`).
         frame_dt: time between frames, used to label the frames' times.
 
+    A clip's look is its digits (`appearance_keys`): `counterfactual_pairs`
+    draws one clip's digits on another's paths.
+
     `sample` draws `digit` (an index into the split's digits) and
     `mnist_index` (the same digit's index in MNIST's train images followed by
     its test images, so that the splits' digits can be told apart).
@@ -53,6 +56,7 @@ class MovingMNIST(VideoSource):
     """
 
     channels = 1
+    appearance_keys = ("digit", "mnist_index")
 
     def __init__(
         self,

@@ -57,6 +57,26 @@ DATASETS = {
             18,
         ),
         DataSpec(
+            "ball_looks",
+            "Gaussian ball whose look varies between clips (gaussian, ring or square; "
+            "width 1-2 px; brightness 0.5-1), 28x28, free motion, 20 frames",
+            GaussianBall,
+            {"physics": "free", "num_frames": 20, "looks": ["gaussian", "ring", "square"],
+             "sigma": [1.0, 2.0], "brightness": [0.5, 1.0]},
+            2,
+            18,
+        ),
+        DataSpec(
+            "ball_growing",
+            "Gaussian ball whose width grows or shrinks over the clip (rate -0.25 to 0.25 "
+            "per unit time from 1-1.5 px), 28x28, free motion, 20 frames",
+            GaussianBall,
+            {"physics": "free", "num_frames": 20, "sigma": [1.0, 1.5],
+             "sigma_rate": [-0.25, 0.25]},
+            2,
+            18,
+        ),
+        DataSpec(
             "mmnist1",
             "one-digit Moving MNIST, 64x64, 20 frames",
             MovingMNIST,
