@@ -131,7 +131,8 @@ class GaussianBall(VideoSource):
             raise ValueError(f"`sigma_rate` must be a number or (low, high). Received: "
                              f"sigma_rate={sigma_rate!r}")
         if isinstance(looks, str) or not looks:
-            raise ValueError(f"`looks` must be a non-empty list of names. Received: looks={looks!r}")
+            raise ValueError(
+                f"`looks` must be a non-empty list of names. Received: looks={looks!r}")
         self.looks = tuple(check_choice("looks", look, BALL_LOOKS) for look in looks)
         self.frame_dt = check_float("frame_dt", frame_dt, minimum=0.0, strict_minimum=True)
         self.num_frames = check_int("num_frames", num_frames, minimum=1)
