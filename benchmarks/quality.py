@@ -48,7 +48,6 @@ import os
 import subprocess
 import sys
 import time
-import warnings
 
 import keras
 import numpy as np
@@ -65,6 +64,7 @@ from tfodevideo.data.registry import TEST_SEED
 from tfodevideo.data.registry import held_out_batches
 from tfodevideo.data.registry import VALIDATION_SEED
 from tfodevideo.metrics import FrameScores
+from tfodevideo.metrics import centroids
 from tfodevideo.training.evaluation import score_predictors
 from tfodevideo.viz import plot_curves
 from tfodevideo.viz import write_per_frame_csv
@@ -219,34 +219,6 @@ def generated_batches(dataset, num_context, num_target, num_sequences, batch_siz
     for inputs, targets, clips in held_out_batches(dataset, num_context, num_target,
                                                    num_sequences, batch_size, split, seed):
         yield inputs, targets, clips["positions"][:, num_context:]
-
-
-def centroids(frames, noise_sigmas=3.0):
-    """Background-corrected intensity centroid `(x, y)` = (column, row) in
-    pixels of frames `(..., H, W, 1)`; NaN where nothing stands out.
-
-    Each frame's background (its median) is subtracted and only what exceeds
-    it by `noise_sigmas` noise deviations counts, so a haze or noise over the
-    whole frame does not pull the centroid towards the middle. The noise
-    deviation is read from the pixels above the background (their median
-    excess is 0.6745 sd for Gaussian noise), which stays right when the
-    frames were clipped at 0 and half of the noise is gone.
-    """
-    frames = np.asarray(frames, np.float64)[..., 0]
-    height, width = frames.shape[-2:]
-    flat = frames.reshape(*frames.shape[:-2], -1)
-    background = np.median(flat, axis=-1, keepdims=True)
-    excess = flat - background
-    above = np.where(excess > 0, excess, np.nan)
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # Frames with nothing above.
-        sigma = np.nan_to_num(np.nanmedian(above, axis=-1, keepdims=True) / 0.6745)
-    weights = np.maximum(excess - noise_sigmas * sigma, 0.0).reshape(frames.shape)
-    total = weights.sum(axis=(-2, -1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        x = (weights * np.arange(width)).sum(axis=(-2, -1)) / total
-        y = (weights * np.arange(height)[:, None]).sum(axis=(-2, -1)) / total
-    return np.stack([x, y], axis=-1)
 
 
 def _table_data(setting, dataset, num_context, sizes):

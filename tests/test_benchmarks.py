@@ -57,7 +57,7 @@ def test_speed_small_mode(tmp_path):
 
 
 def test_centroids_find_the_true_ball_centre_through_haze_and_noise():
-    from benchmarks.quality import centroids
+    from tfodevideo.metrics import centroids
     from tfodevideo.data import GaussianBall
 
     clips = GaussianBall(num_frames=6).generate(16, seed=3)

@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from helpers import run_layer_test
 from tfodevideo.layers.glyphs import GlyphDecoder
+from tfodevideo.layers.glyphs import cut_out
 from tfodevideo.layers.glyphs import place
 
 
@@ -37,6 +38,26 @@ def test_a_glyph_at_a_whole_pixel_is_copied_exactly():
     expected = np.zeros((16, 16, 1), "float32")
     expected[2:9, 6:13] = glyph  # Centre (x=9, y=5): columns 6..12, rows 2..8.
     np.testing.assert_array_equal(placed[0], expected)
+
+
+def test_a_cut_out_at_a_whole_pixel_is_the_image_there():
+    image = np.random.default_rng(3).uniform(0, 1, (1, 16, 18, 2)).astype("float32")
+    patch = cut_out(tf.constant(image), tf.constant([[[9.0, 5.0]]]), (7, 5)).numpy()
+    # Centre (x=9, y=5) of a 7 (rows) x 5 (columns) patch: rows 2..8, columns 7..11.
+    np.testing.assert_array_equal(patch[0, 0], image[0, 2:9, 7:12])
+
+
+@pytest.mark.parametrize("x, y", [(6.3, 4.7), (0.2, 11.5), (-2.6, 3.0)])
+def test_cutting_out_is_the_adjoint_of_placing(x, y):
+    """<place(g, c), image> = <g, cut_out(image, c)> for every glyph g: the cut-out
+    reads the image with the weights placing draws with, at sub-pixel centres too."""
+    rng = np.random.default_rng(4)
+    image = rng.uniform(0, 1, (1, 14, 12, 1)).astype("float32")
+    glyph = rng.uniform(0, 1, (1, 1, 5, 6, 1)).astype("float32")
+    centre = tf.constant([[[x, y]]], tf.float32)
+    placed = place(tf.constant(glyph), centre, (14, 12)).numpy()
+    patch = cut_out(tf.constant(image), centre, (5, 6)).numpy()
+    assert np.sum(placed * image[:, None]) == pytest.approx(np.sum(glyph * patch), rel=1e-5)
 
 
 def test_the_position_gradient_points_towards_the_target():
@@ -75,9 +96,23 @@ def test_the_untrained_decoder_draws_its_starting_bump_where_the_slot_is():
     assert frame[0, -1] < 0.02  # Dark far from the slot.
 
 
+def test_pixel_codes_are_the_glyphs_drawn():
+    decoder = GlyphDecoder((12, 12), 1, dynamics_dim=2, glyph_size=4, glyph_code="pixels")
+    glyph = np.random.default_rng(5).uniform(-0.2, 1.2, (1, 16)).astype("float32")
+    frame = decoder(tf.constant(np.concatenate([[[0.0, 0.0]], glyph], axis=1)))
+    assert not decoder.trainable_weights
+    # Centre (0, 0) in image coordinates is pixel (5.5, 5.5): rows and columns 4..7.
+    np.testing.assert_allclose(frame[0, 4:8, 4:8, 0], np.clip(glyph.reshape(4, 4), 0, 1),
+                               atol=1e-6)
+    fresh = GlyphDecoder((12, 12), 1, dynamics_dim=2, glyph_size=4, glyph_code="pixels")
+    with pytest.raises(ValueError, match="16 values per slot"):
+        fresh(tf.zeros([1, 2 + 9]))
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
+        ({"dynamics_dim": 2, "glyph_code": "mlp"}, "glyph_code"),
         ({"dynamics_dim": 3}, "dynamics_dim.*3"),
         ({"dynamics_dim": 2, "from_map": True}, "from_map"),
         ({"dynamics_dim": 2, "glyph_size": 0}, "glyph_size"),

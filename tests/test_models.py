@@ -15,6 +15,8 @@ TINY = dict(image_size=(16, 16), dynamics_dim=3, appearance_dim=4, encoder_chann
 # Two slots, a 4-value code each, 6x6 glyphs.
 TINY_GLYPH = dict(TINY, dynamics_dim=4, appearance_dim=8, latent="slots", decoder="glyph",
                   decoder_options={"glyph_size": 6, "hidden_units": 8})
+# Two slots, each a 6x6 cut-out of the last input frame.
+TINY_CUTOUT = dict(TINY_GLYPH, appearance_dim=72, slot_appearance="cutout")
 
 
 def clip_inputs(batch, num_context, query_times, seed=0):
@@ -52,7 +54,8 @@ def test_interpolation_and_extrapolation_in_one_call():
     np.testing.assert_allclose(out[:, 2], again[:, 0], atol=1e-5)
 
 
-@pytest.mark.parametrize("settings", [TINY, TINY_GLYPH], ids=["conv", "glyph"])
+@pytest.mark.parametrize("settings", [TINY, TINY_GLYPH, TINY_CUTOUT],
+                         ids=["conv", "glyph", "cutout"])
 def test_appearance_swap_is_decoder_of_dynamics_a_and_appearance_b(settings):
     model = VideoODE(num_context=2, **settings)
     a, b = clip_inputs(2, 2, [0.2, 0.4], seed=1), clip_inputs(2, 2, [0.9], seed=2)
@@ -106,6 +109,7 @@ MODELS = {
     "latent_ode": lambda: LatentODE(num_context=2, **{k: v for k, v in TINY.items()
                                                       if k != "appearance_dim"}),
     "glyph": lambda: VideoODE(num_context=2, **TINY_GLYPH),
+    "cutout": lambda: VideoODE(num_context=2, **TINY_CUTOUT),
     "latent_ode_glyph": lambda: LatentODE(
         num_context=2, **{k: v for k, v in TINY_GLYPH.items()
                           if k not in ("appearance_dim", "latent")}
@@ -162,6 +166,46 @@ def test_tiny_glyph_model_overfits_four_ball_clips():
     _, inputs, targets, black_mse = fit_four_ball_clips(model, 1e-3, num_frames=8)
     mse = float(tf.reduce_mean(tf.square(model(inputs, training=False) - targets)))
     assert mse < 0.1 * black_mse, (mse, black_mse)
+
+
+def test_cutout_slots_carry_the_pixels_around_their_centres():
+    """The appearance of a cut-out model is the last input frame around each
+    slot's centre, so drawing it at the anchor time gives that frame back
+    where the slots are."""
+    model = VideoODE(num_context=2, **TINY_CUTOUT)
+    inputs = clip_inputs(2, 2, [0.1])  # The anchor time: the last input frame's.
+    state, appearance = model.encode(inputs["frames"], inputs["input_times"], training=False)
+    centres = model.decoder.centres(state[:, :4]).numpy()
+    patches = appearance.numpy().reshape(2, 2, 6, 6, 1)
+    last = inputs["frames"][:, -1]
+    for clip in range(2):
+        for slot in range(2):
+            x, y = centres[clip, slot]
+            # Bilinear read of the frame at the patch's pixel (row 0, column 0).
+            row, col = y - 2.5, x - 2.5
+            top, left = int(np.floor(row)), int(np.floor(col))
+            fy, fx = row - top, col - left
+            if 0 <= top and top + 1 < 16 and 0 <= left and left + 1 < 16:
+                window = last[clip, top:top + 2, left:left + 2, 0]
+                expected = ((1 - fy) * ((1 - fx) * window[0, 0] + fx * window[0, 1])
+                            + fy * ((1 - fx) * window[1, 0] + fx * window[1, 1]))
+                assert patches[clip, slot, 0, 0, 0] == pytest.approx(expected, abs=1e-5)
+    predicted = model(inputs, training=False)[:, 0]
+    drawn = model.decode(state[:, None, :4], appearance, training=False)[:, 0]
+    np.testing.assert_allclose(predicted, drawn, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        ({"appearance_dim": 70}, "appearance_dim` must be 72"),
+        ({"decoder": "conv"}, "decoder='glyph'"),
+        ({"latent": "vector"}, "latent='slots'"),
+    ],
+)
+def test_bad_cutout_settings_are_named(change, match):
+    with pytest.raises(ValueError, match=match):
+        VideoODE(num_context=2, **dict(TINY_CUTOUT, **change))
 
 
 # Pinned so that an accidental change of architecture shows; update on purpose.

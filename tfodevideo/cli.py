@@ -113,10 +113,46 @@ def _train(args):
     return 0
 
 
+def _evaluate_swap(args):
+    from tfodevideo.models import load_model
+    from tfodevideo.training import swap_evaluation
+
+    if args.test_set != "generated":
+        raise ValueError(
+            "`--swap` scores against clips drawn with another clip's look, which only "
+            "generated clips have: pass --test-set generated. Received: "
+            f"--test-set {args.test_set}"
+        )
+    model = load_model(args.model)
+    report = swap_evaluation.score_swap(
+        model, args.dataset, num_pairs=args.num_sequences or 256,
+        batch_size=args.batch_size, horizon=args.horizon,
+    )
+    report["model_path"] = args.model
+    print(f"{report['dataset']} test pairs, {report['num_context']} -> {report['horizon']}, "
+          f"{report['num_pairs']} pairs")
+    names = list(report["summary"]["swap"])
+    print(f"{'scored':20s}" + "".join(f"{n:>12s}" for n in names))
+    for scored, values in report["summary"].items():
+        print(f"{scored:20s}" + "".join(f"{values[n]:12.4f}" for n in names))
+    gaps = report["gaps_db"]
+    print(f"swap PSNR - prediction PSNR: {gaps['swap_minus_prediction']:+.2f} dB; "
+          f"swap - own prediction vs swap truth: {gaps['swap_minus_own_vs_swap_truth']:+.2f} dB")
+    if "centre_error_px" in report:
+        print(f"centre of the swap vs its truth: {report['centre_error_px']['mean']:.2f} px")
+    if args.out:
+        picture = swap_evaluation.swap_grid(model, args.dataset, horizon=args.horizon)
+        for path in swap_evaluation.write_swap_report(report, args.out, picture):
+            print(f"wrote {path}")
+    return 0
+
+
 def _evaluate(args):
     from tfodevideo.training.evaluation import evaluate
 
     _check_output(args.out, args.overwrite)
+    if args.swap:
+        return _evaluate_swap(args)
     report = evaluate(
         args.model,
         test_set=args.test_set,
@@ -464,6 +500,11 @@ def _add_evaluate(commands, common):
     evaluate.add_argument("--batch-size", type=int, default=32)
     evaluate.add_argument("--dataset", default="mmnist2",
                           help="data set of generated test clips")
+    evaluate.add_argument("--swap", action="store_true",
+                          help="score swap_appearance on pairs of generated test clips "
+                               "against the clip drawn with the other's look "
+                               "(--num-sequences pairs, default 256); writes swap.json "
+                               "and swap_grid.png")
     evaluate.add_argument("--out", help="folder for evaluation.json, per_frame.csv, curves.png")
     evaluate.add_argument("--overwrite", action="store_true", help="replace earlier output")
     evaluate.set_defaults(run=_evaluate, outputs=lambda args: [args.out])

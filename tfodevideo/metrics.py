@@ -16,8 +16,12 @@ to `[0, 1]` before scoring, and gives one value per frame `(batch, T)`:
   Computed here in TensorFlow; tests hold it to scikit-image.
 
 Averages are over frames: `FrameMetric` does it for `compile()`,
-`FrameScores` keeps per-frame-index curves for long horizons.
+`FrameScores` keeps per-frame-index curves for long horizons. `centroids`
+locates a single object in a frame (the ball's centre error, the motion a
+swap keeps).
 """
+
+import warnings
 
 import keras
 import numpy as np
@@ -219,3 +223,31 @@ class FrameScores:
     def summary(self):
         """Mean of each metric over all frames: a dict of floats."""
         return {name: float(curve.mean()) for name, curve in self.curves().items()}
+
+
+def centroids(frames, noise_sigmas=3.0):
+    """Background-corrected intensity centroid `(x, y)` = (column, row) in
+    pixels of frames `(..., H, W, 1)`; NaN where nothing stands out.
+
+    Each frame's background (its median) is subtracted and only what exceeds
+    it by `noise_sigmas` noise deviations counts, so a haze or noise over the
+    whole frame does not pull the centroid towards the middle. The noise
+    deviation is read from the pixels above the background (their median
+    excess is 0.6745 sd for Gaussian noise), which stays right when the
+    frames were clipped at 0 and half of the noise is gone.
+    """
+    frames = np.asarray(frames, np.float64)[..., 0]
+    height, width = frames.shape[-2:]
+    flat = frames.reshape(*frames.shape[:-2], -1)
+    background = np.median(flat, axis=-1, keepdims=True)
+    excess = flat - background
+    above = np.where(excess > 0, excess, np.nan)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # Frames with nothing above.
+        sigma = np.nan_to_num(np.nanmedian(above, axis=-1, keepdims=True) / 0.6745)
+    weights = np.maximum(excess - noise_sigmas * sigma, 0.0).reshape(frames.shape)
+    total = weights.sum(axis=(-2, -1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x = (weights * np.arange(width)).sum(axis=(-2, -1)) / total
+        y = (weights * np.arange(height)[:, None]).sum(axis=(-2, -1)) / total
+    return np.stack([x, y], axis=-1)

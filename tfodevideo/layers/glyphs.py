@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from tfodevideo._checks import check_choice
 from tfodevideo._checks import check_float
 from tfodevideo._checks import check_int
 
@@ -30,6 +31,10 @@ from tfodevideo._checks import check_int
 # the frame and its position gets a gradient; a glyph starting flat and dark
 # would give its position none until it had learned a shape.
 INITIAL_PEAK, INITIAL_GROUND, BUMP_WIDTH = 0.5, 0.01, 1 / 3
+# How a slot's code becomes its glyph: a learned MLP, or the code is the
+# glyph's pixels (a cut-out of an input frame, `StackedHead(slot_appearance=
+# "cutout")`).
+GLYPH_CODES = ("learned", "pixels")
 
 
 def place(glyphs, centres, image_size):
@@ -60,6 +65,30 @@ def place(glyphs, centres, image_size):
                        cols[..., None, :, :], transpose_b=True)
     inverse = list(range(rank - 3)) + [rank - 2, rank - 1, rank - 3]
     return tf.transpose(placed, inverse)
+
+
+def cut_out(images, centres, size):
+    """The patches of `images` centred at sub-pixel positions: `place`'s adjoint.
+
+    Patch pixel `(s, r)` is the bilinear read of the image at the point
+    `place` would draw it to, so placing a cut-out at the centre it was cut
+    at gives back the image there (exactly at whole pixels).
+
+    Args:
+        images: `(B, H, W, C)`.
+        centres: `(B, K, 2)` pixel coordinates `(x, y)` of `K` patch centres.
+        size: `(S_h, S_w)` of a patch.
+
+    Returns:
+        `(B, K, S_h, S_w, C)` patches, zero where they reach past the image.
+    """
+    height, width = images.shape[1], images.shape[2]
+    rows = _tent_weights(centres[..., 1], height, size[0], images.dtype)  # (B, K, H, S)
+    cols = _tent_weights(centres[..., 0], width, size[1], images.dtype)
+    pictures = tf.transpose(images, [0, 3, 1, 2])[:, None]  # (B, 1, C, H, W)
+    patches = tf.matmul(tf.matmul(rows[:, :, None], pictures, transpose_a=True),
+                        cols[:, :, None])  # (B, K, C, S_h, S_w)
+    return tf.transpose(patches, [0, 1, 3, 4, 2])
 
 
 def _tent_weights(centre, canvas, size, dtype):
@@ -115,6 +144,9 @@ class GlyphDecoder(layers.Layer):
         canvas_weight: weight of a loss on how far slots stray past the
             canvas border (squared, in image coordinates), which brings a
             slot that left back to where the frames can move it.
+        glyph_code: `"learned"` (the MLP above) or `"pixels"`: a slot's code
+            is its glyph, `S_h * S_w * out_channels` values in `[0, 1]`
+            (clipped), and the decoder has no weights.
         **kwargs: standard `keras.layers.Layer` arguments.
 
     Call arguments:
@@ -127,7 +159,7 @@ class GlyphDecoder(layers.Layer):
     def __init__(
         self, image_size, out_channels=1, channels=(), from_map=False, *, dynamics_dim,
         norm_momentum=None, glyph_size=None, hidden_units=256, position_scale=1.0,
-        canvas_weight=1.0, **kwargs
+        canvas_weight=1.0, glyph_code="learned", **kwargs
     ):
         super().__init__(**kwargs)
         del channels, norm_momentum  # The glyph decoder has neither.
@@ -146,7 +178,7 @@ class GlyphDecoder(layers.Layer):
             )
         self.num_slots = self.dynamics_dim // 2
         if glyph_size is None:
-            glyph_size = tuple(max(1, s // 2) for s in self.image_size)
+            glyph_size = self.default_glyph_size(self.image_size)
         elif isinstance(glyph_size, int):
             glyph_size = (glyph_size, glyph_size)
         self.glyph_size = tuple(check_int("glyph_size", s, minimum=1) for s in glyph_size)
@@ -154,6 +186,7 @@ class GlyphDecoder(layers.Layer):
         self.position_scale = check_float("position_scale", position_scale, minimum=0.0,
                                           strict_minimum=True)
         self.canvas_weight = check_float("canvas_weight", canvas_weight, minimum=0.0)
+        self.glyph_code = check_choice("glyph_code", glyph_code, GLYPH_CODES)
         self.hidden = layers.Dense(self.hidden_units, "relu", name="glyph_hidden")
         self.glyph_logits = layers.Dense(
             math.prod(self.glyph_size) * self.out_channels, name="glyph_logits",
@@ -162,6 +195,11 @@ class GlyphDecoder(layers.Layer):
                 initial_glyph_logits(self.glyph_size, self.out_channels).ravel()
             ),
         )
+
+    @staticmethod
+    def default_glyph_size(image_size):
+        """Half the image per side: room for a 28x28 digit on 64x64 frames."""
+        return tuple(max(1, int(side) // 2) for side in image_size)
 
     def build(self, latent_shape):
         appearance = latent_shape[-1] - self.dynamics_dim
@@ -173,6 +211,16 @@ class GlyphDecoder(layers.Layer):
                 f"{latent_shape[-1]}"
             )
         self.code_size = appearance // self.num_slots
+        pixels = math.prod(self.glyph_size) * self.out_channels
+        if self.glyph_code == "pixels" and self.code_size != pixels:
+            raise ValueError(
+                f"With `glyph_code='pixels'` a slot's code is its {self.glyph_size} glyph "
+                f"with {self.out_channels} channel(s): {pixels} values per slot, "
+                f"{pixels * self.num_slots} after the positions. Received: latent size "
+                f"{latent_shape[-1]}"
+            )
+        if self.glyph_code == "pixels":
+            return
         if self.code_size:
             self.hidden.build((None, self.code_size))
             self.glyph_logits.build((None, self.hidden_units))
@@ -193,6 +241,9 @@ class GlyphDecoder(layers.Layer):
             return tf.broadcast_to(
                 tf.sigmoid(self.fixed_logits)[None], [batch, self.num_slots, *shape]
             )
+        if self.glyph_code == "pixels":
+            glyphs = tf.clip_by_value(appearance, 0.0, 1.0)
+            return tf.reshape(glyphs, [batch, self.num_slots, *shape])
         codes = tf.reshape(appearance, [-1, self.code_size])
         logits = self.glyph_logits(self.hidden(codes))
         return tf.reshape(tf.sigmoid(logits), [batch, self.num_slots, *shape])
@@ -226,4 +277,5 @@ class GlyphDecoder(layers.Layer):
             "hidden_units": self.hidden_units,
             "position_scale": self.position_scale,
             "canvas_weight": self.canvas_weight,
+            "glyph_code": self.glyph_code,
         }

@@ -10,8 +10,9 @@ Every head has:
 
 - `encoder_images(frames)`: the images `(N, H, W, C')` the encoder reads,
   from frames `(B, K, H, W, C)`;
-- `call(features, input_times)` -> `(state, appearance)`, with the encoder's
-  features of those images;
+- `call(features, input_times, frames=None)` -> `(state, appearance)`, with
+  the encoder's features of those images (and the input frames themselves,
+  for a head that reads pixels);
 - `anchor_index`: the input frame whose time `Z0` belongs to;
 - `appearance_dim` and `latent` (`"vector"` or `"map"`), which the decoder
   is built for.
@@ -23,8 +24,17 @@ from keras import layers
 
 from tfodevideo._checks import check_choice
 from tfodevideo._checks import check_int
+from tfodevideo.layers.glyphs import cut_out
+from tfodevideo.layers.tracking import centre_on_mass
+from tfodevideo.layers.tracking import match_shift
 
 LATENTS = ("vector", "map", "slots")
+# What a slot's appearance is: a code read from the encoder's features, or
+# the pixels of the last input frame around the slot's centre.
+SLOT_APPEARANCES = ("code", "cutout")
+# Largest displacement between the last two input frames that a cut-out
+# slot's velocity can measure, in pixels (Moving MNIST digits move 3.6).
+MATCH_RADIUS = 8
 
 
 @keras.saving.register_keras_serializable(package="tfodevideo")
@@ -49,6 +59,15 @@ class StackedHead(layers.Layer):
     what it learns at one position holds at all, where a dense layer on
     flattened features must learn every position apart (with that head,
     the what/where model of a ball stalled at half the black-frame error).
+    With `slot_appearance="cutout"` a slot's appearance is instead the patch
+    of the last input frame around its centre (`cutout_size`, flattened):
+    the glyph is copied, not learned, so it is sharp from the first step.
+    The heat map's centre is then moved onto the intensity centroid of that
+    window (so it holds the whole object), and the velocity is the shift
+    at which the cut-out best matches the frame before
+    (`tfodevideo.layers.tracking`), plus a learned correction (zero at
+    the start) for what one whole-pixel displacement cannot tell, such as
+    a speed every clip shares.
 
     Args:
         dynamics_dim: size of the position `z` (the state holds twice
@@ -59,11 +78,15 @@ class StackedHead(layers.Layer):
             `2 * map_channels` channels at the encoder's resolution (a 1x1
             convolution instead of a dense layer); or `"slots"` (above).
         map_channels: channels of the position map for `latent="map"`.
+        slot_appearance: `"code"` or `"cutout"` (above), for `"slots"`.
+        cutout_size: `(S_h, S_w)` of a cut-out, for `"cutout"`; then
+            `appearance_dim` is `slots * S_h * S_w * channels`.
         **kwargs: standard `keras.layers.Layer` arguments.
 
     Call arguments:
         features: encoder features `(B, h, w, c)` of `encoder_images(frames)`.
         input_times: `(B, K)` times of the input frames.
+        frames: `(B, K, H, W, C)` input frames, read by `"cutout"`.
 
     Returns:
         `(state, appearance)`: `(B, 2 * dynamics_dim)` (or `(B, h, w,
@@ -73,12 +96,22 @@ class StackedHead(layers.Layer):
     anchor_index = -1
 
     def __init__(self, dynamics_dim, appearance_dim=0, *, latent="vector", map_channels=16,
-                 **kwargs):
+                 slot_appearance="code", cutout_size=None, **kwargs):
         super().__init__(**kwargs)
         self.dynamics_dim = check_int("dynamics_dim", dynamics_dim, minimum=1)
         self.appearance_dim = check_int("appearance_dim", appearance_dim, minimum=0)
         self.latent = check_choice("latent", latent, LATENTS)
         self.map_channels = check_int("map_channels", map_channels, minimum=1)
+        self.slot_appearance = check_choice("slot_appearance", slot_appearance,
+                                            SLOT_APPEARANCES)
+        self.cutout_size = None if cutout_size is None else tuple(
+            check_int("cutout_size", side, minimum=1) for side in cutout_size)
+        if self.slot_appearance == "cutout" and (latent != "slots" or not cutout_size):
+            raise ValueError(
+                "`slot_appearance='cutout'` cuts a patch around each slot: it needs "
+                f"`latent='slots'` and a `cutout_size`. Received: latent={latent!r}, "
+                f"cutout_size={cutout_size!r}"
+            )
         self.flatten = layers.Flatten(name="flatten")
         if self.latent == "vector":
             self.dynamics_head = layers.Dense(2 * self.dynamics_dim, name="dynamics_head")
@@ -88,7 +121,11 @@ class StackedHead(layers.Layer):
             self.num_slots = self._check_slots()
             # Heat maps of every slot now, then one frame before.
             self.dynamics_head = layers.Conv2D(2 * self.num_slots, 1, name="dynamics_head")
-        if self.appearance_dim:
+        if self.slot_appearance == "cutout":
+            self.velocity_hidden = layers.Dense(32, "relu", name="velocity_hidden")
+            self.velocity_correction = layers.Dense(
+                2, kernel_initializer="zeros", name="velocity_correction")
+        if self.appearance_dim and self.slot_appearance == "code":
             units = self.appearance_dim
             if self.latent == "slots":
                 units //= self.num_slots
@@ -114,9 +151,9 @@ class StackedHead(layers.Layer):
             [shape[0], shape[2], shape[3], frames.shape[1] * frames.shape[4]],
         )
 
-    def call(self, features, input_times):
+    def call(self, features, input_times, frames=None):
         if self.latent == "slots":
-            return self._slots(features, input_times)
+            return self._slots(features, input_times, frames)
         flat = self.flatten(features)
         relative = input_times - input_times[:, -1:]
         if self.latent == "vector":
@@ -132,7 +169,7 @@ class StackedHead(layers.Layer):
             return state, tf.zeros([tf.shape(flat)[0], 0], flat.dtype)
         return state, self.appearance_head(flat)
 
-    def _slots(self, features, input_times):
+    def _slots(self, features, input_times, frames):
         """Soft arg-max centres, their velocity, and per-slot appearance codes."""
         shape = tf.shape(features)
         batch, height, width = shape[0], features.shape[1], features.shape[2]
@@ -146,6 +183,8 @@ class StackedHead(layers.Layer):
         centres = tf.einsum("bnm,nc->bmc", attention, grid)  # (B, 2K, 2)
         now, before = centres[:, : self.num_slots], centres[:, self.num_slots :]
         step = (input_times[:, -1] - input_times[:, -2])[:, None, None]
+        if self.slot_appearance == "cutout":
+            return self._cutout_slots(frames, now, step)
         velocity = (now - before) / step
         state = tf.concat(
             [tf.reshape(now, [batch, -1]), tf.reshape(velocity, [batch, -1])], axis=-1
@@ -158,6 +197,28 @@ class StackedHead(layers.Layer):
         )
         return state, tf.reshape(self.appearance_head(pooled), [batch, self.appearance_dim])
 
+    def _cutout_slots(self, frames, now, step):
+        """Centred cut-outs of the last frame, and velocities from matching
+        them in the frame before (see the class docstring)."""
+        last, before = (tf.cast(frames[:, i], now.dtype) for i in (-1, -2))
+        size = self.num_slots * self.cutout_size[0] * self.cutout_size[1] * last.shape[-1]
+        if size != self.appearance_dim:
+            raise ValueError(
+                f"{self.num_slots} cut-outs of {self.cutout_size} with {last.shape[-1]} "
+                f"channel(s) hold {size} values: `appearance_dim` must be that. "
+                f"Received: appearance_dim={self.appearance_dim}"
+            )
+        extent = tf.constant([last.shape[2] - 1, last.shape[1] - 1], now.dtype)
+        pixels = centre_on_mass(last, (now + 1.0) / 2.0 * extent, self.cutout_size)
+        glyphs = cut_out(last, pixels, self.cutout_size)
+        shift = match_shift(before, glyphs, pixels, MATCH_RADIUS)  # Back one frame.
+        correction = self.velocity_correction(self.velocity_hidden(shift))
+        velocity = (-shift / step + correction) * 2.0 / extent  # Image coordinates.
+        batch = tf.shape(now)[0]
+        state = tf.concat([tf.reshape(pixels * 2.0 / extent - 1.0, [batch, -1]),
+                           tf.reshape(velocity, [batch, -1])], axis=-1)
+        return state, tf.reshape(glyphs, [batch, size])
+
     def get_config(self):
         return {
             **super().get_config(),
@@ -165,6 +226,8 @@ class StackedHead(layers.Layer):
             "appearance_dim": self.appearance_dim,
             "latent": self.latent,
             "map_channels": self.map_channels,
+            "slot_appearance": self.slot_appearance,
+            "cutout_size": None if self.cutout_size is None else list(self.cutout_size),
         }
 
 
@@ -203,7 +266,8 @@ class PairDifferenceHead(layers.Layer):
         """`(B, K, H, W, C)` -> `(2B, H, W, C)`: the first frames, then the second."""
         return tf.concat([frames[:, 0], frames[:, 1]], axis=0)
 
-    def call(self, features, input_times):
+    def call(self, features, input_times, frames=None):
+        del frames  # Reads features only.
         z0, z1 = tf.split(self.dynamics_head(self.flatten(features)), 2, axis=0)
         step = (input_times[:, 1] - input_times[:, 0])[:, None]
         state = tf.concat([z0, (z1 - z0) / step], axis=-1)

@@ -3,6 +3,7 @@
 import keras
 
 from tfodevideo.layers.conv_blocks import NORM_MOMENTUM
+from tfodevideo.layers.glyphs import GlyphDecoder
 from tfodevideo.layers.heads import StackedHead
 from tfodevideo.models.ode_video import ODEVideoModel
 
@@ -37,6 +38,12 @@ class VideoODE(ODEVideoModel):
         latent: `"vector"`, `"map"` or `"slots"` (objects' centres in image
             coordinates, for `decoder="glyph"`; see `StackedHead`).
         map_channels: channels of the position map for `latent="map"`.
+        slot_appearance: for `latent="slots"`: `"code"` (learned from the
+            encoder's features) or `"cutout"`: each slot's appearance is the
+            patch of the last input frame around its centre, the size of the
+            glyph decoder's glyphs, which then draws those pixels
+            (`glyph_code="pixels"` unless `decoder_options` says otherwise);
+            `appearance_dim` must be `slots * glyph pixels * channels`.
         field_units: width of the vector field (units or filters).
         field_depth: hidden layers of the vector field.
         decoder: name of a registered decoder (`tfodevideo.layers.decoders`).
@@ -68,7 +75,8 @@ class VideoODE(ODEVideoModel):
     def __init__(
         self, image_size=(64, 64), channels=1, num_context=10, *, dynamics_dim=48,
         appearance_dim=64, encoder_channels=(64, 128, 256), num_frequencies=0,
-        latent="vector", map_channels=16, field_units=128, field_depth=2,
+        latent="vector", map_channels=16, slot_appearance="code", field_units=128,
+        field_depth=2,
         decoder="conv", decoder_options=None, method="dopri5", rtol=1e-3, atol=1e-6,
         max_num_steps=1000, latent_l2=1e-5, permutation_weight=0.0,
         norm_momentum=NORM_MOMENTUM, **kwargs,
@@ -78,9 +86,13 @@ class VideoODE(ODEVideoModel):
                 "`latent='slots'` takes the velocity from the last two input frames: "
                 f"`num_context` must be at least 2. Received: num_context={num_context}"
             )
+        cutout_size = None
+        if slot_appearance == "cutout":
+            decoder_options, cutout_size = _cutout_options(
+                image_size, channels, dynamics_dim, appearance_dim, decoder, decoder_options)
         head = StackedHead(
             dynamics_dim, appearance_dim, latent=latent, map_channels=map_channels,
-            name="head",
+            slot_appearance=slot_appearance, cutout_size=cutout_size, name="head",
         )
         super().__init__(
             head, image_size, channels, num_context, encoder_channels=encoder_channels,
@@ -103,4 +115,26 @@ class VideoODE(ODEVideoModel):
             "appearance_dim": self.head.appearance_dim,
             "latent": self.head.latent,
             "map_channels": self.head.map_channels,
+            "slot_appearance": self.head.slot_appearance,
         }
+
+
+def _cutout_options(image_size, channels, dynamics_dim, appearance_dim, decoder, options):
+    """The glyph decoder's options and the cut-out size of a `"cutout"` model,
+    checked against `appearance_dim`."""
+    if decoder != "glyph":
+        raise ValueError(
+            "`slot_appearance='cutout'` draws the cut-outs with the glyph decoder: pass "
+            f"decoder='glyph'. Received: decoder={decoder!r}"
+        )
+    options = {"glyph_code": "pixels", **(options or {})}
+    size = options.get("glyph_size") or GlyphDecoder.default_glyph_size(image_size)
+    size = (size, size) if isinstance(size, int) else tuple(size)
+    expected = dynamics_dim // 2 * size[0] * size[1] * channels
+    if appearance_dim != expected:
+        raise ValueError(
+            f"With `slot_appearance='cutout'` each of the {dynamics_dim // 2} slot(s) "
+            f"holds a {size[0]}x{size[1]} cut-out with {channels} channel(s): "
+            f"`appearance_dim` must be {expected}. Received: appearance_dim={appearance_dim}"
+        )
+    return options, size

@@ -97,19 +97,30 @@ _CPU_TRUNK = (16, 32, 64)
 _GLYPH_CODE = 32
 
 
-def _what_where(name, dataset, num_context, num_target, num_digits, description):
-    """A `VideoODE` preset with slot centres and the glyph decoder."""
+def _what_where(name, dataset, num_context, num_target, num_digits, description,
+                cutout=False, glyph_pixels=32 * 32):
+    """A `VideoODE` preset with slot centres and the glyph decoder: glyphs
+    learned from a code (`name_glyph`) or cut out of the last input frame
+    (`name_cutout`, `glyph_pixels` per slot)."""
+    model_args = {"num_context": num_context, "latent": "slots", "decoder": "glyph",
+                  "dynamics_dim": 2 * num_digits, "appearance_dim": _GLYPH_CODE * num_digits,
+                  "encoder_channels": list(_CPU_TRUNK), "latent_l2": 0.0}
+    quick = _TINY_VIDEO
+    if cutout:
+        model_args.update(slot_appearance="cutout", appearance_dim=glyph_pixels * num_digits)
+        # The sizes are tied to the frames: the quick run keeps them.
+        quick = {key: value for key, value in _TINY_VIDEO.items()
+                 if key not in ("model.dynamics_dim", "model.appearance_dim")}
+    kind = "cut-out glyphs" if cutout else "learned glyphs"
     return Preset(
-        f"{name}_glyph",
-        f"what/where model, {description}, one slot per digit, 16/32/64 trunk",
+        f"{name}_{'cutout' if cutout else 'glyph'}",
+        f"what/where model, {description}, one slot per digit, {kind}, 16/32/64 trunk",
         "video",
         dataset,
         {"num_context": num_context, "num_target": num_target},
         "VideoODE",
-        {"num_context": num_context, "latent": "slots", "decoder": "glyph",
-         "dynamics_dim": 2 * num_digits, "appearance_dim": _GLYPH_CODE * num_digits,
-         "encoder_channels": list(_CPU_TRUNK), "latent_l2": 0.0},
-        quick=_TINY_VIDEO,
+        model_args,
+        quick=quick,
     )
 
 
@@ -197,6 +208,10 @@ PRESETS = {
         _what_where("mmnist1_2to18", "mmnist1", 2, 18, 1, "one-digit Moving MNIST, 2 -> 18"),
         _what_where("mmnist2_10to10", "mmnist2", 10, 10, 2,
                     "two-digit Moving MNIST, 10 -> 10"),
+        _what_where("mmnist1_2to18", "mmnist1", 2, 18, 1, "one-digit Moving MNIST, 2 -> 18",
+                    cutout=True),
+        _what_where("mmnist2_10to10", "mmnist2", 10, 10, 2,
+                    "two-digit Moving MNIST, 10 -> 10", cutout=True),
     )
 }
 
