@@ -50,3 +50,34 @@ def test_paths_meet_at_the_anchor_and_the_report_is_written(tmp_path):
     assert all(os.path.getsize(path) > 1000 for path in report["figures"])
     saved = json.loads((tmp_path / "latents.json").read_text())
     assert np.isfinite([saved["position_r2_integrated"], saved["path_gap"]]).all()
+
+
+def test_probes_read_class_from_cut_outs_and_position_from_the_state(data_dir):
+    """A cut-out model's appearance is the digit's pixels around its centre of
+    mass, its state that centre: even untrained, a linear probe reads the
+    class from z_a and not from Z0, and the position from Z0 and not from z_a.
+    """
+    from tfodevideo.latents import disentanglement_probes
+
+    model = VideoODE(num_context=2, dynamics_dim=2, appearance_dim=32 * 32, latent="slots",
+                     slot_appearance="cutout", decoder="glyph", encoder_channels=(4, 8, 8),
+                     field_units=8, field_depth=1)
+    report = disentanglement_probes(model, "mmnist1", num_clips=300, split="validation")
+    accuracy, r2 = report["class_accuracy"], report["position_r2"]
+    assert report["train_clips"] == 150
+    assert accuracy["appearance"] > accuracy["majority"] + 0.3, accuracy
+    assert accuracy["dynamics"] < accuracy["majority"] + 0.15, accuracy
+    assert r2["dynamics"] > 0.95 and r2["appearance"] < 0.3, r2
+
+
+def test_probes_of_a_model_without_appearance(data_dir):
+    from tfodevideo.data.files import load_mnist
+    from tfodevideo.latents import disentanglement_probes
+
+    model = LatentODE(image_size=(28, 28), dynamics_dim=4, encoder_channels=(4, 8),
+                      field_units=8, field_depth=1)
+    report = disentanglement_probes(model, "ball", num_clips=20, split="validation")
+    assert report["position_r2"]["appearance"] is None
+    assert "class_accuracy" not in report  # A ball has no class.
+    images, labels = load_mnist("validation", labels=True)
+    assert len(images) == len(labels) == 10000 and set(np.unique(labels)) == set(range(10))

@@ -61,6 +61,25 @@ def test_frame_loss_terms():
         FrameLoss(mae=-1)
 
 
+def test_the_coarse_term_still_sees_an_object_drawn_far_from_its_place():
+    """Two squares that do not overlap: the pixel error is the same at any
+    distance, the coarse error grows as the drawn one moves away, and its
+    gradient pulls it back."""
+    truth = np.zeros((1, 1, 64, 64, 1), "float32")
+    truth[..., 8:16, 8:16, :] = 1.0
+
+    def drawn(left):
+        frame = np.zeros_like(truth)
+        frame[..., 8:16, left:left + 8, :] = 1.0
+        return frame
+
+    mse = [float(FrameLoss()(truth, drawn(left))) for left in (20, 36)]
+    coarse = [float(FrameLoss(mse=0, coarse=1)(truth, drawn(left))) for left in (20, 36)]
+    assert mse[0] == pytest.approx(mse[1]) and 0 < coarse[0] < coarse[1]
+    assert float(FrameLoss(mse=0, coarse=1)(truth, truth)) == 0.0
+    run_serialization_test(FrameLoss(mse=1, coarse=0.5))
+
+
 def test_latent_terms():
     assert float(latent_l2(tf.constant([[1.0, -3.0]]))) == pytest.approx(5.0)
     a, b = tf.constant([[1.0, 2.0]]), tf.constant([[1.0, 4.0]])

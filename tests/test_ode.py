@@ -149,6 +149,23 @@ def test_adjoint_gradients_match_finite_differences():
                 variable.name, i, analytic, numeric)
 
 
+@pytest.mark.parametrize("field", [lambda: MLPField(8, second_order=True, zero_start=True),
+                                   lambda: ConvField(4, depth=1, second_order=True,
+                                                     zero_start=True)],
+                         ids=["mlp", "conv"])
+def test_a_zero_start_field_moves_the_state_at_constant_velocity(field):
+    """Zero acceleration until trained: positions follow z0 + v0 t exactly."""
+    shape = (2, 8) if isinstance(field(), MLPField) else (2, 3, 3, 4)
+    state = tf.random.normal(shape, seed=1)
+    times = tf.constant([[0.3, 0.9], [0.5, 1.2]])
+    out = NeuralODE(field(), method="rk4", step_size=0.1)(state, times).numpy()
+    half = shape[-1] // 2
+    position, velocity = state.numpy()[..., :half], state.numpy()[..., half:]
+    extra = (slice(None), slice(None)) + (None,) * (len(shape) - 1)
+    expected = position[:, None] + velocity[:, None] * times.numpy()[extra]
+    np.testing.assert_allclose(out[..., :half], expected, atol=1e-5)
+
+
 def test_conv_field_on_spatial_maps():
     ode = NeuralODE(ConvField(8, depth=1, second_order=True), method="rk4", step_size=0.1)
     out = ode(tf.random.normal((2, 5, 6, 4)), tf.constant([[0.2, 0.4], [0.1, 0.3]]))

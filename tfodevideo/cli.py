@@ -354,7 +354,14 @@ def _latents(args):
         )
     model = load_model(args.model)
     check_frames_fit(model, "generated", args.dataset, flags="--dataset")
-    report = held_out_latent_report(model, args.dataset, args.num_clips, args.out)
+    if args.probe_clips and args.probe_clips < 4:
+        raise ValueError(
+            "`--probe-clips` must be 0 (no probes) or at least 4 (the probes are fitted "
+            f"on half the clips and scored on the rest). Received: --probe-clips "
+            f"{args.probe_clips}"
+        )
+    report = held_out_latent_report(model, args.dataset, args.num_clips, args.out,
+                                    probe_clips=args.probe_clips)
     print(json.dumps(report, indent=2))
     return 0
 
@@ -545,6 +552,9 @@ def _add_latents(commands, common):
     latents.add_argument("--dataset", default="ball",
                          help="data set of the clips (ball, mmnist1...)")
     latents.add_argument("--num-clips", type=int, default=32)
+    latents.add_argument("--probe-clips", type=int, default=0,
+                         help="also fit linear probes of digit class and positions from "
+                              "z_a and from Z0 on this many test clips (e.g. 2000)")
     latents.add_argument("--out", default="latents", help="output folder")
     latents.add_argument("--overwrite", action="store_true", help="replace earlier output")
     latents.set_defaults(run=_latents, outputs=lambda args: [args.out])

@@ -23,6 +23,8 @@ import numpy as np
 
 from tfodevideo import viz
 from tfodevideo._checks import check_int
+from tfodevideo.data.files import load_mnist
+from tfodevideo.data.registry import HELD_OUT_SEEDS
 from tfodevideo.data.registry import held_out_clips
 from tfodevideo.data.registry import make_source
 
@@ -187,9 +189,98 @@ def write_latent_report(model, clips, frame_dt, out, num_shown=4):
     return report
 
 
-def held_out_latent_report(model, dataset, num_clips, out):
+def held_out_latent_report(model, dataset, num_clips, out, probe_clips=0):
     """`write_latent_report` on the first `num_clips` whole test clips of the
-    data set named `dataset` (a key of `tfodevideo.data.DATASETS`)."""
+    data set named `dataset` (a key of `tfodevideo.data.DATASETS`), with
+    `disentanglement_probes` on `probe_clips` test clips when positive."""
     source = make_source(dataset, "test")
     clips = next(held_out_clips(source, num_clips, num_clips))
-    return write_latent_report(model, clips, source.frame_dt, out)
+    report = write_latent_report(model, clips, source.frame_dt, out)
+    if probe_clips:
+        report["probes"] = disentanglement_probes(model, dataset, probe_clips)
+        with open(os.path.join(out, "latents.json"), "w") as f:
+            json.dump(report, f, indent=2)
+    return report
+
+
+def disentanglement_probes(model, dataset, num_clips=2000, split="test", batch_size=100,
+                           train_fraction=0.5):
+    """Linear probes of what the initial state `Z0` and the appearance `z_a` hold.
+
+    On held-out clips, read by `model.encode` from their input frames:
+
+    - the class of each clip's first digit (Moving MNIST), predicted by a
+      logistic regression (scikit-learn, standardised features) from `z_a`
+      and, apart, from `Z0`: accuracy on the clips it was not fitted on;
+    - the true positions of every object at the anchor frame (the input
+      frame `Z0` belongs to), predicted by ridge regression (standardised
+      features, penalty chosen by cross-validation on the fitting clips)
+      from each: R^2 on the other clips, averaged over the coordinates.
+
+    A disentangled model holds the class in `z_a` and not in `Z0`, and the
+    positions in `Z0` and not in `z_a`.
+
+    Args:
+        model: a `VideoODE` or `LatentODE` (no `z_a`: its entries are None).
+        dataset: a generated data set (`mmnist1`, `mmnist2`, `ball_looks`...).
+        num_clips: clips in all; `train_fraction` of them fit the probes.
+        split: `"test"` or `"validation"`.
+        batch_size: clips encoded at once.
+
+    Returns:
+        A dict of `num_clips`, `class_accuracy` (`appearance`, `dynamics`,
+        and `majority`, the share of the most common class) where the data
+        set has digit classes, and `position_r2` (`appearance`, `dynamics`).
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import RidgeCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    num_clips = check_int("num_clips", num_clips, minimum=4)
+    source = make_source(dataset, split)
+    context = model.num_context
+    times = np.tile(np.arange(context, dtype=np.float32) * source.frame_dt, (batch_size, 1))
+    states, looks, positions, digits = [], [], [], []
+    for start in range(0, num_clips, batch_size):
+        count = min(batch_size, num_clips - start)
+        seed = HELD_OUT_SEEDS[split]
+        params = source.sample_clips(count, seed, start)
+        clips = source.render(params)
+        state, appearance = model.encode(clips["frames"][:, :context], times[:count],
+                                         training=False)
+        states.append(np.asarray(state).reshape(count, -1))
+        looks.append(np.asarray(appearance).reshape(count, -1))
+        anchor = context + model.head.anchor_index if model.head.anchor_index < 0 else 0
+        positions.append(np.asarray(clips["positions"])[:, anchor].reshape(count, -1))
+        if "digit" in params:
+            digits.append(np.asarray(params["digit"])[:, 0])
+    states, looks = np.concatenate(states), np.concatenate(looks)
+    positions = np.concatenate(positions)
+    split_at = max(2, min(num_clips - 2, int(round(num_clips * train_fraction))))
+    features = {"dynamics": states, "appearance": looks if looks.shape[-1] else None}
+    r2 = {}
+    for name, x in features.items():
+        if x is None:
+            r2[name] = None
+            continue
+        probe = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-3, 4, 8)))
+        probe.fit(x[:split_at], positions[:split_at])
+        r2[name] = float(probe.score(x[split_at:], positions[split_at:]))
+    report = {"num_clips": num_clips, "split": split, "train_clips": split_at,
+              "position_r2": r2}
+    if digits:
+        _, labels = load_mnist(source.split, labels=True)
+        classes = labels[np.concatenate(digits)]
+        accuracy = {}
+        for name, x in features.items():
+            if x is None:
+                accuracy[name] = None
+                continue
+            probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+            probe.fit(x[:split_at], classes[:split_at])
+            accuracy[name] = float(probe.score(x[split_at:], classes[split_at:]))
+        accuracy["majority"] = float(np.bincount(classes[split_at:]).max()
+                                     / len(classes[split_at:]))
+        report["class_accuracy"] = accuracy
+    return report

@@ -17,6 +17,10 @@ from tfodevideo._checks import check_float
 from tfodevideo._frames import merge_time
 from tfodevideo.metrics import ssim_images
 
+# Blur widths (pixels) of `FrameLoss(coarse=...)`: the widest reaches about
+# 3 x 8 = 24 pixels, most of a digit's width beyond it.
+COARSE_SIGMAS = (2.0, 4.0, 8.0)
+
 
 @keras.saving.register_keras_serializable(package="tfodevideo")
 class FrameLoss(keras.losses.Loss):
@@ -30,19 +34,27 @@ class FrameLoss(keras.losses.Loss):
         mae: weight of the mean absolute error.
         ssim: weight of `1 - tf.image.ssim(max_val=1)` (frames of at least
             11x11 pixels).
+        coarse: weight of the squared error of the frames blurred by
+            Gaussians of `COARSE_SIGMAS` pixels (the mean over the widths).
+            Why: a pixel loss stops pulling a drawn object towards the true
+            one once they no longer overlap; blurred they still do, so a
+            model that misplaces an object far keeps a gradient that brings
+            it back.
         name: loss name.
 
     Call arguments:
         y_true, y_pred: frames `(batch, T, H, W, C)` in `[0, 1]`.
     """
 
-    def __init__(self, mse=1.0, mae=0.0, ssim=0.0, name="frame_loss", **kwargs):
+    def __init__(self, mse=1.0, mae=0.0, ssim=0.0, coarse=0.0, name="frame_loss", **kwargs):
         super().__init__(name=name, **kwargs)
         self.mse = check_float("mse", mse, minimum=0.0)
         self.mae = check_float("mae", mae, minimum=0.0)
         self.ssim = check_float("ssim", ssim, minimum=0.0)
-        if self.mse + self.mae + self.ssim == 0:
-            raise ValueError("At least one of `mse`, `mae` and `ssim` must be positive.")
+        self.coarse = check_float("coarse", coarse, minimum=0.0)
+        if self.mse + self.mae + self.ssim + self.coarse == 0:
+            raise ValueError(
+                "At least one of `mse`, `mae`, `ssim` and `coarse` must be positive.")
 
     def call(self, y_true, y_pred):
         y_true = tf.cast(y_true, y_pred.dtype)
@@ -56,10 +68,32 @@ class FrameLoss(keras.losses.Loss):
             similarity = ssim_images(merge_time(y_true), merge_time(y_pred))
             per_clip = tf.reduce_mean(tf.reshape(similarity, [tf.shape(y_pred)[0], -1]), 1)
             loss += self.ssim * (1.0 - per_clip)
+        if self.coarse:
+            loss += self.coarse * coarse_error(y_true, y_pred)
         return loss
 
     def get_config(self):
-        return {**super().get_config(), "mse": self.mse, "mae": self.mae, "ssim": self.ssim}
+        return {**super().get_config(), "mse": self.mse, "mae": self.mae, "ssim": self.ssim,
+                "coarse": self.coarse}
+
+
+def coarse_error(y_true, y_pred, sigmas=None):
+    """Per clip `(batch,)`: the mean over `sigmas` of the mean squared error
+    of frames `(batch, T, H, W, C)` blurred by a Gaussian of that standard
+    deviation in pixels (zero beyond the border, as a black background)."""
+    error = merge_time(y_pred - tf.cast(y_true, y_pred.dtype))
+    channels = error.shape[-1]
+    levels = []
+    for sigma in sigmas or COARSE_SIGMAS:
+        radius = int(3 * sigma)
+        taps = tf.exp(-tf.square(tf.range(-radius, radius + 1, dtype=error.dtype))
+                      / (2.0 * sigma**2))
+        taps = tf.tile((taps / tf.reduce_sum(taps))[:, None, None], [1, channels, 1])
+        blurred = tf.nn.depthwise_conv2d(error, taps[:, None], [1, 1, 1, 1], "SAME")
+        blurred = tf.nn.depthwise_conv2d(blurred, taps[None], [1, 1, 1, 1], "SAME")
+        levels.append(tf.reduce_mean(tf.square(blurred), axis=[1, 2, 3]))
+    per_frame = tf.add_n(levels) / len(levels)
+    return tf.reduce_mean(tf.reshape(per_frame, [tf.shape(y_pred)[0], -1]), axis=1)
 
 
 def latent_l2(latents):

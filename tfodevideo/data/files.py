@@ -57,8 +57,8 @@ def mnist_offset(split):
     return first + (MNIST_TRAIN_SIZE if key == "x_test" else 0)
 
 
-def load_mnist(split="train", data_dir=None):
-    """Loads MNIST digit images of one split.
+def load_mnist(split="train", data_dir=None, labels=False):
+    """Loads MNIST digit images of one split (and their classes).
 
     Args:
         split: `"train"` (the first 50,000 training digits), `"validation"`
@@ -67,9 +67,10 @@ def load_mnist(split="train", data_dir=None):
             Train on `"train"`, choose on `"validation"`, report on `"test"`.
         data_dir: folder holding `mnist.npz` in Keras' layout. See the module
             docstring for where it is looked up otherwise.
+        labels: also return the digits' classes.
 
     Returns:
-        uint8 array `(N, 28, 28)`.
+        uint8 array `(N, 28, 28)`; with `labels`, also the classes `(N,)`.
     """
     if split not in MNIST_SPLITS:
         raise ValueError(
@@ -81,12 +82,12 @@ def load_mnist(split="train", data_dir=None):
         import keras  # Deferred: only this fallback needs Keras.
 
         try:
-            (x_train, _), (x_test, _) = keras.datasets.mnist.load_data()
+            (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
         except Exception as error:
             raise FileNotFoundError(
                 f"MNIST could not be downloaded ({error}). {WHERE_TO_GET}"
             ) from None
-        images = x_train if key == "x_train" else x_test
+        images, classes = (x_train, y_train) if key == "x_train" else (x_test, y_test)
     else:
         path = os.path.join(folder, MNIST_FILE)
         if not os.path.isfile(path):
@@ -98,11 +99,14 @@ def load_mnist(split="train", data_dir=None):
                     f"{key!r}. Received keys: {sorted(archive)}"
                 )
             images = archive[key]
+            classes = archive["y" + key[1:]] if labels else None
     if images.ndim != 3 or images.dtype != np.uint8:
         raise ValueError(
             "MNIST images must be uint8 of shape (N, height, width). Received: "
             f"shape={images.shape}, dtype={images.dtype}"
         )
+    if labels:
+        return images[first:end], np.asarray(classes)[first:end]
     return images[first:end]
 
 

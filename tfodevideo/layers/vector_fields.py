@@ -29,6 +29,10 @@ class VectorField(layers.Layer):
             extra input feature; otherwise the field is autonomous.
         second_order: if True, the state holds position and velocity halves
             and the network gives the acceleration.
+        zero_start: if True, the network's last layer starts at zero, so the
+            untrained field is zero: a second-order state then moves in
+            straight lines at its initial velocity, which is right for
+            objects between collisions (the cut-out slot models use it).
         **kwargs: standard `keras.layers.Layer` arguments.
 
     Call arguments:
@@ -39,10 +43,12 @@ class VectorField(layers.Layer):
         `dy/dt`, same shape as `y`.
     """
 
-    def __init__(self, *, time_dependent=False, second_order=False, **kwargs):
+    def __init__(self, *, time_dependent=False, second_order=False, zero_start=False,
+                 **kwargs):
         super().__init__(**kwargs)
         self.time_dependent = bool(time_dependent)
         self.second_order = bool(second_order)
+        self.zero_start = bool(zero_start)
 
     def build(self, y_shape):
         size = y_shape[-1]
@@ -78,9 +84,16 @@ class VectorField(layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(
-            {"time_dependent": self.time_dependent, "second_order": self.second_order}
+            {"time_dependent": self.time_dependent, "second_order": self.second_order,
+             "zero_start": self.zero_start}
         )
         return config
+
+    def _output_initializers(self):
+        """Keyword arguments of the last layer: zeros with `zero_start`."""
+        if self.zero_start:
+            return {"kernel_initializer": "zeros", "bias_initializer": "zeros"}
+        return {}
 
 
 @keras.saving.register_keras_serializable(package="tfodevideo")
@@ -91,7 +104,7 @@ class MLPField(VectorField):
         units: width of each hidden layer.
         depth: number of hidden layers.
         activation: hidden activation; smooth ones suit adaptive solvers.
-        time_dependent, second_order: see `VectorField`.
+        time_dependent, second_order, zero_start: see `VectorField`.
         **kwargs: standard `keras.layers.Layer` arguments.
 
     Example:
@@ -109,9 +122,11 @@ class MLPField(VectorField):
         activation="softplus",
         time_dependent=False,
         second_order=False,
+        zero_start=False,
         **kwargs,
     ):
-        super().__init__(time_dependent=time_dependent, second_order=second_order, **kwargs)
+        super().__init__(time_dependent=time_dependent, second_order=second_order,
+                         zero_start=zero_start, **kwargs)
         self.units = check_int("units", units, minimum=1)
         self.depth = check_int("depth", depth, minimum=0)
         self.activation = keras.activations.get(activation)
@@ -120,7 +135,8 @@ class MLPField(VectorField):
         self.network_layers = [
             layers.Dense(self.units, self.activation, dtype=self.dtype_policy)
             for _ in range(self.depth)
-        ] + [layers.Dense(output_size, dtype=self.dtype_policy)]
+        ] + [layers.Dense(output_size, dtype=self.dtype_policy,
+                          **self._output_initializers())]
         for layer in self.network_layers:
             layer.build(input_shape)
             input_shape = input_shape[:-1] + (layer.units,)
@@ -149,8 +165,8 @@ class ConvField(VectorField):
         depth: number of hidden convolutions.
         kernel_size: side of the square kernels.
         activation: hidden activation.
-        time_dependent, second_order: see `VectorField`; the state's channels
-            hold the position and velocity halves.
+        time_dependent, second_order, zero_start: see `VectorField`; the
+            state's channels hold the position and velocity halves.
         **kwargs: standard `keras.layers.Layer` arguments.
     """
 
@@ -163,9 +179,11 @@ class ConvField(VectorField):
         activation="softplus",
         time_dependent=False,
         second_order=False,
+        zero_start=False,
         **kwargs,
     ):
-        super().__init__(time_dependent=time_dependent, second_order=second_order, **kwargs)
+        super().__init__(time_dependent=time_dependent, second_order=second_order,
+                         zero_start=zero_start, **kwargs)
         self.filters = check_int("filters", filters, minimum=1)
         self.depth = check_int("depth", depth, minimum=0)
         self.kernel_size = check_int("kernel_size", kernel_size, minimum=1)
@@ -191,7 +209,8 @@ class ConvField(VectorField):
             for _ in range(self.depth)
         ] + [
             layers.Conv2D(
-                output_size, self.kernel_size, padding="same", dtype=self.dtype_policy
+                output_size, self.kernel_size, padding="same", dtype=self.dtype_policy,
+                **self._output_initializers(),
             )
         ]
         for layer in self.network_layers:

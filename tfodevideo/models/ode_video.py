@@ -32,6 +32,8 @@ class ODEVideoModel(VideoModel):
         field_units: width of the vector field (units, or filters for map
             latents).
         field_depth: hidden layers of the vector field.
+        field_zero_start: start the field at zero (uniform motion; see
+            `VectorField`).
         decoder: name of a registered decoder (`tfodevideo.layers.decoders`).
         decoder_options: dict of further arguments of that decoder (e.g.
             `{"glyph_size": 32}` for `decoder="glyph"`).
@@ -46,7 +48,8 @@ class ODEVideoModel(VideoModel):
     def __init__(
         self, head, image_size=(64, 64), channels=1, num_context=10, *,
         encoder_channels=(64, 128, 256), num_frequencies=0, field_units=128,
-        field_depth=2, decoder="conv", decoder_options=None, method="dopri5", rtol=1e-3,
+        field_depth=2, field_zero_start=False, decoder="conv", decoder_options=None,
+        method="dopri5", rtol=1e-3,
         atol=1e-6, max_num_steps=1000, latent_l2=1e-5, permutation_weight=0.0,
         norm_momentum=NORM_MOMENTUM, **kwargs,
     ):
@@ -56,6 +59,7 @@ class ODEVideoModel(VideoModel):
         check_divisible(self.image_size, len(self.encoder_channels))
         self.num_frequencies = num_frequencies
         self.field_units, self.field_depth = field_units, field_depth
+        self.field_zero_start = bool(field_zero_start)
         self.decoder_name = decoder
         self.decoder_options = dict(decoder_options or {})
         self.method, self.rtol, self.atol = method, rtol, atol
@@ -71,7 +75,8 @@ class ODEVideoModel(VideoModel):
         from_map = head.latent == "map"
         field_class = ConvField if from_map else MLPField
         self.ode = NeuralODE(
-            field_class(field_units, field_depth, second_order=True, name="field"),
+            field_class(field_units, field_depth, second_order=True,
+                        zero_start=self.field_zero_start, name="field"),
             method=method, rtol=rtol, atol=atol, max_num_steps=max_num_steps, name="ode",
         )
         self.decoder = make_decoder(
@@ -191,6 +196,7 @@ class ODEVideoModel(VideoModel):
             "num_frequencies": self.num_frequencies,
             "field_units": self.field_units,
             "field_depth": self.field_depth,
+            "field_zero_start": self.field_zero_start,
             "decoder": self.decoder_name,
             "decoder_options": dict(self.decoder_options),
             "method": self.method,

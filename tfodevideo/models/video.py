@@ -46,6 +46,8 @@ class VideoODE(ODEVideoModel):
             `appearance_dim` must be `slots * glyph pixels * channels`.
         field_units: width of the vector field (units or filters).
         field_depth: hidden layers of the vector field.
+        field_zero_start: start the field at zero, so that untrained motion
+            is uniform (see `VectorField`).
         decoder: name of a registered decoder (`tfodevideo.layers.decoders`).
         decoder_options: dict of further arguments of that decoder.
         method, rtol, atol, max_num_steps: settings of the `NeuralODE`.
