@@ -82,3 +82,21 @@ def test_evaluate_swap_refuses_clips_without_counterfactual_truth(ball_model, ca
     status = cli.main(["evaluate", path, "--swap"])
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 2 and len(err) == 1 and "--test-set generated" in err[0], err
+
+
+def test_swap_draws_a_generated_pair_beside_its_truth(ball_model, tmp_path, capsys):
+    _, path = ball_model
+    out = tmp_path / "pair.png"
+    status = cli.main(["swap", path, "--dataset", "ball_looks", "--pair", "3",
+                       "--out", str(out)])
+    printed = capsys.readouterr()
+    assert status == 0, printed.err
+    assert "pair 3 of ball_looks" in printed.out and "PSNR" in printed.out
+    assert out.stat().st_size > 0
+    for argv, match in [(["--pair", "1"], "--dataset"),
+                        (["--dataset", "ball_looks", "--pair", "-1"], "--pair"),
+                        (["--dataset", "ball_looks", "--pair", "0", "--until", "1"], "--until"),
+                        ([], "two clips")]:
+        status = cli.main(["swap", path, *argv, "--out", str(tmp_path / "x.png")])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert status == 2 and len(err) == 1 and match in err[0], (argv, err)

@@ -303,10 +303,46 @@ def _swap(args):
 
     _check_output(args.out, args.overwrite, file_suffix=".png")
     _check_time_flags(args)
+    if args.pair is not None:
+        return _swap_pair(args)
+    if args.clip_a is None or args.clip_b is None:
+        raise ValueError(
+            "Give two clips (tfodevideo swap MODEL A B) or a generated test pair "
+            "(--dataset NAME --pair K)."
+        )
     model = load_model(args.model)
     times = sorted(_query_times(args, model))
     clip_a, clip_b = _read_clips(args, model, args.clip_a, args.clip_b)
     picture = inference.swap_picture(model, clip_a, clip_b, times, args.frame_dt)
+    print(f"wrote {viz.save_png(args.out, picture)}")
+    return 0
+
+
+def _swap_pair(args):
+    """`swap --dataset D --pair K`: test pair K with its counterfactual truth."""
+    from tfodevideo import viz
+    from tfodevideo.models import load_model
+    from tfodevideo.training.evaluation import check_frames_fit
+    from tfodevideo.training.swap_evaluation import score_swap
+    from tfodevideo.training.swap_evaluation import swap_grid
+
+    if args.clip_a is not None or args.times or args.until is not None:
+        raise ValueError(
+            "`--pair` draws both clips and predicts at their frame times: give no "
+            "clip files, --times or --until with it."
+        )
+    if args.pair < 0:
+        raise ValueError(f"`--pair` must be at least 0. Received: --pair {args.pair}")
+    if args.dataset is None:
+        raise ValueError("`--pair` needs the data set to draw from: pass --dataset NAME.")
+    model = load_model(args.model)
+    check_frames_fit(model, "generated", args.dataset, flags="--dataset")
+    picture = swap_grid(model, args.dataset, num_pairs=1, first_pair=args.pair, frame_stride=1)
+    report = score_swap(model, args.dataset, num_pairs=1, first_pair=args.pair)
+    scores = report["summary"]["swap"]
+    print(f"pair {args.pair} of {args.dataset}'s test clips: swap against its truth: "
+          f"PSNR {scores['psnr']:.2f} dB, SSIM {scores['ssim']:.3f}; A's own prediction "
+          f"against it: PSNR {report['summary']['own_vs_swap_truth']['psnr']:.2f} dB")
     print(f"wrote {viz.save_png(args.out, picture)}")
     return 0
 
@@ -536,8 +572,12 @@ def _add_swap(commands, common):
     swap = commands.add_parser("swap", parents=[common],
                                help="draw clip A's motion with clip B's look")
     swap.add_argument("model")
-    swap.add_argument("clip_a")
-    swap.add_argument("clip_b")
+    swap.add_argument("clip_a", nargs="?", help="the clip whose motion is drawn")
+    swap.add_argument("clip_b", nargs="?", help="the clip whose look is used")
+    swap.add_argument("--dataset", help="with --pair: the generated data set")
+    swap.add_argument("--pair", type=int,
+                      help="instead of clips: test pair K of --dataset (clips 2K and "
+                           "2K+1), drawn beside the truth and scored")
     swap.add_argument("--out", default="swap.png", help="output PNG")
     _add_times(swap)
     swap.set_defaults(run=_swap, outputs=lambda args: [args.out])

@@ -38,13 +38,15 @@ from tfodevideo.metrics import centroids
 REFERENCES = ("swap", "own_vs_swap_truth", "prediction", "black_frames")
 
 
-def swap_batches(model, dataset, num_pairs, batch_size, split="test", seed=None, horizon=None):
+def swap_batches(model, dataset, num_pairs, batch_size, split="test", seed=None, horizon=None,
+                 first_pair=0):
     """Pairs of held-out clips with their swap truth, batched in pair order.
 
     Yields:
         Dicts of `inputs_a`, `inputs_b` (model inputs: the first
         `num_context` frames, then `horizon` query frames), `truth_a`,
-        `truth_swap` (the frames at the query times) and `single_object`.
+        `truth_swap` (the frames at the query times) and `single_object`,
+        from pair `first_pair` on.
     """
     check_choice("split", split, tuple(HELD_OUT_SEEDS))
     num_pairs = check_int("num_pairs", num_pairs, minimum=1)
@@ -58,7 +60,8 @@ def swap_batches(model, dataset, num_pairs, batch_size, split="test", seed=None,
     context, target = regular_grid(source.num_frames, model.num_context, horizon)
     single = getattr(source, "num_digits", 1) == 1
     for start in range(0, num_pairs, batch_size):
-        pairs = source.counterfactual_pairs(min(batch_size, num_pairs - start), seed, start)
+        pairs = source.counterfactual_pairs(min(batch_size, num_pairs - start), seed,
+                                            first_pair + start)
         inputs_a, truth_a = select_frames(pairs["a"]["frames"], context, target,
                                           source.frame_dt)
         inputs_b, _ = select_frames(pairs["b"]["frames"], context, target, source.frame_dt)
@@ -69,7 +72,7 @@ def swap_batches(model, dataset, num_pairs, batch_size, split="test", seed=None,
 
 
 def score_swap(model, dataset, num_pairs=256, batch_size=32, split="test", seed=None,
-               horizon=None):
+               horizon=None, first_pair=0):
     """Scores `model.swap_appearance` on generated pairs against the truth.
 
     Args:
@@ -83,6 +86,7 @@ def score_swap(model, dataset, num_pairs=256, batch_size=32, split="test", seed=
         seed: stream of the split (default: the split's own seed).
         horizon: frames predicted after the inputs (default: up to the data
             set's clip length, 20 frames).
+        first_pair: index of the first pair scored.
 
     Returns:
         A dict: `summary` and `curves` (per frame index) of every metric for
@@ -92,7 +96,8 @@ def score_swap(model, dataset, num_pairs=256, batch_size=32, split="test", seed=
     """
     scores = {name: FrameScores() for name in REFERENCES}
     errors = []
-    for batch in swap_batches(model, dataset, num_pairs, batch_size, split, seed, horizon):
+    for batch in swap_batches(model, dataset, num_pairs, batch_size, split, seed, horizon,
+                              first_pair):
         swapped = model.swap_appearance(batch["inputs_a"], batch["inputs_b"])
         own = model(batch["inputs_a"], training=False)
         truth = batch["truth_swap"]
@@ -139,15 +144,16 @@ def score_swap(model, dataset, num_pairs=256, batch_size=32, split="test", seed=
 
 
 def swap_grid(model, dataset, num_pairs=8, split="test", seed=None, horizon=None,
-              frame_stride=3):
-    """A picture of the first `num_pairs` pairs (none picked by hand): per
-    pair, A's inputs, B's inputs, the swap and its truth, every
-    `frame_stride`-th predicted frame.
+              frame_stride=3, first_pair=0):
+    """A picture of `num_pairs` consecutive pairs from `first_pair` (none
+    picked by hand): per pair, A's inputs, A's truth, B's inputs, the swap
+    and its truth, every `frame_stride`-th predicted frame.
 
     Returns:
         uint8 RGB image.
     """
-    batch = next(swap_batches(model, dataset, num_pairs, num_pairs, split, seed, horizon))
+    batch = next(swap_batches(model, dataset, num_pairs, num_pairs, split, seed, horizon,
+                              first_pair))
     swapped = model.swap_appearance(batch["inputs_a"], batch["inputs_b"]).numpy()
     truth = batch["truth_swap"].numpy()
     times = batch["inputs_a"]["query_times"].numpy()[0]
@@ -158,11 +164,12 @@ def swap_grid(model, dataset, num_pairs=8, split="test", seed=None, horizon=None
     for k in range(len(swapped)):
         blocks += [
             viz.labelled_strip(batch["inputs_a"]["frames"].numpy()[k], input_labels,
-                               f"pair {k}: A inputs"),
+                               f"pair {first_pair + k}:\nA inputs"),
+            viz.labelled_strip(batch["truth_a"].numpy()[k][shown], labels, "A truth"),
             viz.labelled_strip(batch["inputs_b"]["frames"].numpy()[k], input_labels,
                                "B inputs"),
             viz.labelled_strip(swapped[k][shown], labels, "A's motion,\nB's look"),
-            viz.labelled_strip(truth[k][shown], labels, "truth"),
+            viz.labelled_strip(truth[k][shown], labels, "swap truth"),
         ]
     return viz.stack_images(blocks)
 
