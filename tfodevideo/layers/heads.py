@@ -26,15 +26,16 @@ from tfodevideo._checks import check_choice
 from tfodevideo._checks import check_int
 from tfodevideo.layers.glyphs import cut_out
 from tfodevideo.layers.tracking import centre_on_mass
-from tfodevideo.layers.tracking import match_shift
+from tfodevideo.layers.tracking import track_back
 
 LATENTS = ("vector", "map", "slots")
 # What a slot's appearance is: a code read from the encoder's features, or
 # the pixels of the last input frame around the slot's centre.
 SLOT_APPEARANCES = ("code", "cutout")
-# Largest displacement between the last two input frames that a cut-out
-# slot's velocity can measure, in pixels (Moving MNIST digits move 3.6).
-MATCH_RADIUS = 8
+# Largest move between two consecutive input frames that a cut-out slot
+# can follow, in pixels (Moving MNIST digits move 3.6, the ball about 1);
+# each frame followed costs (2 * 5 + 1)^2 = 121 cut-outs.
+MATCH_RADIUS = 5
 
 
 @keras.saving.register_keras_serializable(package="tfodevideo")
@@ -63,11 +64,13 @@ class StackedHead(layers.Layer):
     of the last input frame around its centre (`cutout_size`, flattened):
     the glyph is copied, not learned, so it is sharp from the first step.
     The heat map's centre is then moved onto the intensity centroid of that
-    window (so it holds the whole object), and the velocity is the shift
-    at which the cut-out best matches the frame before
-    (`tfodevideo.layers.tracking`), plus a learned correction (zero at
-    the start) for what one whole-pixel displacement cannot tell, such as
-    a speed every clip shares.
+    window (so it holds the whole object), the cut-out is followed back
+    through every earlier input frame (`tfodevideo.layers.tracking`), and
+    the velocity is the displacement from the frame before over the time
+    step, plus a learned correction (zero at the start) from the velocities
+    the displacements to all earlier frames give: it can average them, and
+    learn what one pair of frames cannot tell (a speed every clip shares, a
+    bounce between the inputs).
 
     Args:
         dynamics_dim: size of the position `z` (the state holds twice
@@ -184,7 +187,7 @@ class StackedHead(layers.Layer):
         now, before = centres[:, : self.num_slots], centres[:, self.num_slots :]
         step = (input_times[:, -1] - input_times[:, -2])[:, None, None]
         if self.slot_appearance == "cutout":
-            return self._cutout_slots(frames, now, step)
+            return self._cutout_slots(frames, now, input_times)
         velocity = (now - before) / step
         state = tf.concat(
             [tf.reshape(now, [batch, -1]), tf.reshape(velocity, [batch, -1])], axis=-1
@@ -197,10 +200,10 @@ class StackedHead(layers.Layer):
         )
         return state, tf.reshape(self.appearance_head(pooled), [batch, self.appearance_dim])
 
-    def _cutout_slots(self, frames, now, step):
-        """Centred cut-outs of the last frame, and velocities from matching
-        them in the frame before (see the class docstring)."""
-        last, before = (tf.cast(frames[:, i], now.dtype) for i in (-1, -2))
+    def _cutout_slots(self, frames, now, input_times):
+        """Centred cut-outs of the last frame, and velocities from following
+        them back through the earlier frames (see the class docstring)."""
+        last = tf.cast(frames[:, -1], now.dtype)
         size = self.num_slots * self.cutout_size[0] * self.cutout_size[1] * last.shape[-1]
         if size != self.appearance_dim:
             raise ValueError(
@@ -211,9 +214,13 @@ class StackedHead(layers.Layer):
         extent = tf.constant([last.shape[2] - 1, last.shape[1] - 1], now.dtype)
         pixels = centre_on_mass(last, (now + 1.0) / 2.0 * extent, self.cutout_size)
         glyphs = cut_out(last, pixels, self.cutout_size)
-        shift = match_shift(before, glyphs, pixels, MATCH_RADIUS)  # Back one frame.
-        correction = self.velocity_correction(self.velocity_hidden(shift))
-        velocity = (-shift / step + correction) * 2.0 / extent  # Image coordinates.
+        earlier = track_back(tf.cast(frames, now.dtype), glyphs, pixels, MATCH_RADIUS)
+        gaps = (input_times[:, -1:] - input_times[:, -2::-1])[:, :, None, None]
+        # Velocities from each earlier frame, in image coordinates per time.
+        estimates = (pixels[:, None] - earlier) / gaps * 2.0 / extent  # (B, K-1, slots, 2)
+        features = tf.reshape(tf.transpose(estimates, [0, 2, 1, 3]),
+                              [tf.shape(now)[0], self.num_slots, -1])
+        velocity = estimates[:, 0] + self.velocity_correction(self.velocity_hidden(features))
         batch = tf.shape(now)[0]
         state = tf.concat([tf.reshape(pixels * 2.0 / extent - 1.0, [batch, -1]),
                            tf.reshape(velocity, [batch, -1])], axis=-1)
