@@ -110,6 +110,7 @@ MODELS = {
                                                       if k != "appearance_dim"}),
     "glyph": lambda: VideoODE(num_context=2, **TINY_GLYPH),
     "cutout": lambda: VideoODE(num_context=2, **TINY_CUTOUT),
+    "appearance_ode": lambda: VideoODE(num_context=2, appearance_ode=True, **TINY),
     "latent_ode_glyph": lambda: LatentODE(
         num_context=2, **{k: v for k, v in TINY_GLYPH.items()
                           if k not in ("appearance_dim", "latent")}
@@ -193,6 +194,31 @@ def test_cutout_slots_carry_the_pixels_around_their_centres():
     predicted = model(inputs, training=False)[:, 0]
     drawn = model.decode(state[:, None, :4], appearance, training=False)[:, 0]
     np.testing.assert_allclose(predicted, drawn, atol=1e-5)
+
+
+def test_an_appearance_ode_starts_as_the_model_without_it_and_then_moves_the_look():
+    keras.utils.set_random_seed(4)
+    plain = VideoODE(num_context=2, **TINY)
+    moving = VideoODE(num_context=2, appearance_ode=True, **TINY)
+    inputs = clip_inputs(2, 2, [0.2, 0.6, 1.4])
+    plain(inputs), moving(inputs)
+    for source, target in zip(plain.weights, [w for w in moving.weights
+                                              if "appearance_field" not in w.path]):
+        target.assign(source)
+    # Zero field: the look does not move, and the two models agree.
+    np.testing.assert_allclose(moving(inputs, training=False), plain(inputs, training=False),
+                               atol=1e-5)
+    field = moving.appearance_ode.vector_field
+    field.network_layers[-1].bias.assign(np.full(4, 0.5, "float32"))
+    _, appearance = moving.encode(inputs["frames"], inputs["input_times"], training=False)
+    looks = moving.appearance_at(appearance, inputs["query_times"], inputs["input_times"][:, -1])
+    assert looks.shape == (2, 3, 4)
+    assert not np.allclose(looks[:, 0], looks[:, 2])
+    assert not np.allclose(moving(inputs, training=False), plain(inputs, training=False))
+    b = clip_inputs(2, 2, [0.2, 0.6, 1.4], seed=5)
+    assert moving.swap_appearance(inputs, b).shape == (2, 3, 16, 16, 1)
+    with pytest.raises(ValueError, match="appearance_dim=0"):
+        VideoODE(num_context=2, appearance_ode=True, **dict(TINY, appearance_dim=0))
 
 
 @pytest.mark.parametrize(

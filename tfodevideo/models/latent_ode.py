@@ -37,7 +37,8 @@ class LatentODE(ODEVideoModel):
         atol=1e-6, max_num_steps=1000, latent_l2=1e-5, norm_momentum=NORM_MOMENTUM, **kwargs,
     ):
         # Saved configurations of earlier versions held these fixed values.
-        for fixed in ("appearance_dim", "permutation_weight", "latent", "map_channels"):
+        for fixed in ("appearance_dim", "permutation_weight", "latent", "map_channels",
+                      "appearance_ode"):
             kwargs.pop(fixed, None)
         if num_context < 2:
             raise ValueError(
@@ -57,4 +58,5 @@ class LatentODE(ODEVideoModel):
     def get_config(self):
         config = {**super().get_config(), "dynamics_dim": self.head.dynamics_dim}
         config.pop("permutation_weight")
+        config.pop("appearance_ode")
         return config

@@ -41,6 +41,10 @@ class ODEVideoModel(VideoModel):
         latent_l2: weight of the L2 penalty on predicted positions.
         permutation_weight: weight of the permutation-invariance loss on the
             appearance (inputs shuffled in time must give the same `z_a`).
+        appearance_ode: if True, a first-order Neural ODE (its own field,
+            zero at the start) moves `z_a` from the anchor time, for looks
+            that change over a clip (a ball that grows); the report's
+            section 6.4. Untrained, the model is the one without it.
         norm_momentum: momentum of the encoder's and decoder's batch norms.
         **kwargs: standard `keras.Model` arguments.
     """
@@ -51,7 +55,7 @@ class ODEVideoModel(VideoModel):
         field_depth=2, field_zero_start=False, decoder="conv", decoder_options=None,
         method="dopri5", rtol=1e-3,
         atol=1e-6, max_num_steps=1000, latent_l2=1e-5, permutation_weight=0.0,
-        norm_momentum=NORM_MOMENTUM, **kwargs,
+        appearance_ode=False, norm_momentum=NORM_MOMENTUM, **kwargs,
     ):
         super().__init__(image_size, channels, num_context, **kwargs)
         self.head = head
@@ -79,6 +83,18 @@ class ODEVideoModel(VideoModel):
                         zero_start=self.field_zero_start, name="field"),
             method=method, rtol=rtol, atol=atol, max_num_steps=max_num_steps, name="ode",
         )
+        self.appearance_ode = None
+        if appearance_ode and head.appearance_dim:
+            self.appearance_ode = NeuralODE(
+                MLPField(field_units, field_depth, zero_start=True, name="appearance_field"),
+                method=method, rtol=rtol, atol=atol, max_num_steps=max_num_steps,
+                name="appearance_ode",
+            )
+        elif appearance_ode:
+            raise ValueError(
+                "`appearance_ode=True` moves the appearance vector: the model needs "
+                f"one. Received: appearance_dim={head.appearance_dim}"
+            )
         self.decoder = make_decoder(
             decoder, self.image_size, self.channels, tuple(reversed(self.encoder_channels)),
             from_map, dynamics_dim=head.dynamics_dim, norm_momentum=norm_momentum,
@@ -113,14 +129,24 @@ class ODEVideoModel(VideoModel):
         states = self.ode(state, query_times, anchor_times)
         return states[..., : states.shape[-1] // 2]
 
+    def appearance_at(self, appearance, query_times, anchor_times):
+        """`z_a` `(B, A)` as the decoder reads it: unchanged, or `(B, T, A)`
+        at the query times when the model has an `appearance_ode`."""
+        if self.appearance_ode is None:
+            return appearance
+        return self.appearance_ode(appearance, query_times, anchor_times)
+
     def decode(self, positions, appearance, training=None):
-        """Frames `(B, T, H, W, C)` from positions and one appearance per clip."""
+        """Frames `(B, T, H, W, C)` from positions and one appearance per clip
+        `(B, A)` (or per frame, `(B, T, A)`)."""
         shape = tf.shape(positions)
         batch, steps = shape[0], shape[1]
         inner = positions.shape[2:]
         size = self.appearance_dim
         broadcast = tf.concat([shape[:-1], [size]], 0)
-        expanded = tf.reshape(appearance, [batch, 1] + [1] * (len(inner) - 1) + [size])
+        per_frame = len(appearance.shape) == 3
+        expanded = tf.reshape(appearance, [batch, steps if per_frame else 1]
+                              + [1] * (len(inner) - 1) + [size])
         joined = tf.concat([positions, tf.broadcast_to(expanded, broadcast)], axis=-1)
         flat = tf.reshape(joined, [-1, *inner[:-1], inner[-1] + size])
         frames = self.decoder(flat, training=training)
@@ -149,8 +175,10 @@ class ODEVideoModel(VideoModel):
     def _run(self, inputs, training):
         frames, input_times, query_times = self.checked_inputs(inputs)
         state, appearance = self.encode(frames, input_times, training)
-        positions = self.integrate(state, query_times, self.anchor_times(input_times))
-        predicted = self.decode(positions, appearance, training)
+        anchors = self.anchor_times(input_times)
+        positions = self.integrate(state, query_times, anchors)
+        looks = self.appearance_at(appearance, query_times, anchors)
+        predicted = self.decode(positions, looks, training)
         return predicted, positions, (frames, input_times, appearance)
 
     def _add_losses(self, positions, frames, input_times, appearance, training):
@@ -186,8 +214,11 @@ class ODEVideoModel(VideoModel):
         )
         state, _ = self.encode(frames, input_times, training=False)
         _, appearance = self.encode(other_frames, other_times, training=False)
-        positions = self.integrate(state, query_times, self.anchor_times(input_times))
-        return self.decode(positions, appearance, training=False)
+        anchors = self.anchor_times(input_times)
+        positions = self.integrate(state, query_times, anchors)
+        # B's look, changing (with an appearance ODE) as it would from A's anchor.
+        looks = self.appearance_at(appearance, query_times, anchors)
+        return self.decode(positions, looks, training=False)
 
     def get_config(self):
         return {
@@ -205,5 +236,6 @@ class ODEVideoModel(VideoModel):
             "max_num_steps": self.max_num_steps,
             "latent_l2": self.latent_l2,
             "permutation_weight": self.permutation_weight,
+            "appearance_ode": self.appearance_ode is not None,
             "norm_momentum": self.norm_momentum,
         }

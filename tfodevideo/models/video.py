@@ -54,6 +54,8 @@ class VideoODE(ODEVideoModel):
         latent_l2: weight of the L2 penalty on predicted positions (report 1e-5).
         permutation_weight: weight of the permutation-invariance loss on `z_a`
             (inputs shuffled in time must give the same appearance).
+        appearance_ode: move `z_a` with a first-order Neural ODE of its own
+            (zero field at the start), for looks that change over a clip.
         norm_momentum: momentum of the encoder's and decoder's batch-norm
             statistics (lower for runs of a few hundred steps).
         **kwargs: standard `keras.Model` arguments.
@@ -80,7 +82,7 @@ class VideoODE(ODEVideoModel):
         latent="vector", map_channels=16, slot_appearance="code", field_units=128,
         field_depth=2,
         decoder="conv", decoder_options=None, method="dopri5", rtol=1e-3, atol=1e-6,
-        max_num_steps=1000, latent_l2=1e-5, permutation_weight=0.0,
+        max_num_steps=1000, latent_l2=1e-5, permutation_weight=0.0, appearance_ode=False,
         norm_momentum=NORM_MOMENTUM, **kwargs,
     ):
         if latent == "slots" and num_context < 2:
@@ -102,7 +104,8 @@ class VideoODE(ODEVideoModel):
             field_depth=field_depth, decoder=decoder, decoder_options=decoder_options,
             method=method, rtol=rtol,
             atol=atol, max_num_steps=max_num_steps, latent_l2=latent_l2,
-            permutation_weight=permutation_weight, norm_momentum=norm_momentum,
+            permutation_weight=permutation_weight, appearance_ode=appearance_ode,
+            norm_momentum=norm_momentum,
             **kwargs,
         )
 
