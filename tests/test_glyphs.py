@@ -96,6 +96,41 @@ def test_the_untrained_decoder_draws_its_starting_bump_where_the_slot_is():
     assert frame[0, -1] < 0.02  # Dark far from the slot.
 
 
+def test_a_blurred_glyph_is_the_mean_of_the_glyph_over_its_possible_centres():
+    """Drawn with sigma, a glyph is its Gaussian-weighted average over
+    shifted centres (the expected frame when the centre is that uncertain);
+    at sigma 0 it is the sharp glyph."""
+    glyph = np.random.default_rng(6).uniform(0, 1, (1, 5, 5, 1)).astype("float32")
+    centre = tf.constant([[20.0, 18.0]])
+    sharp = place(glyph, centre, (40, 40)).numpy()
+    np.testing.assert_allclose(place(glyph, centre, (40, 40), tf.constant([0.0])), sharp,
+                               atol=1e-6)
+    sigma = 1.5
+    shifts = np.arange(-8, 9)
+    weights = np.exp(-shifts**2 / (2 * sigma**2))
+    weights /= weights.sum()
+    expected = sum(wy * wx * place(glyph, centre + [[dx, dy]], (40, 40)).numpy()
+                   for dy, wy in zip(shifts, weights) for dx, wx in zip(shifts, weights))
+    blurred = place(glyph, centre, (40, 40), tf.constant([sigma])).numpy()
+    np.testing.assert_allclose(blurred, expected, atol=1e-5)
+    assert blurred.sum() == pytest.approx(sharp.sum(), rel=1e-4)  # Away from the border.
+
+
+def test_uncertainty_blurs_later_frames_more():
+    decoder = GlyphDecoder((32, 32), 1, dynamics_dim=2, glyph_size=8, glyph_code="pixels",
+                           uncertainty=True, initial_rate=4.0)
+    glyph = np.zeros((1, 64), "float32")
+    glyph[0, 27:29] = 1.0  # Two bright pixels.
+    latent = tf.constant(np.concatenate([np.zeros((3, 2)), np.repeat(glyph, 3, 0)], 1),
+                         tf.float32)
+    frames = decoder(latent, elapsed=tf.constant([0.0, 0.5, 1.5])).numpy()
+    peaks = frames.max(axis=(1, 2, 3))
+    assert peaks[0] == pytest.approx(1.0) and peaks[0] > peaks[1] > peaks[2]
+    assert len(decoder.trainable_weights) == 1  # The rate.
+    with pytest.raises(ValueError, match="elapsed"):
+        decoder(latent)
+
+
 def test_pixel_codes_are_the_glyphs_drawn():
     decoder = GlyphDecoder((12, 12), 1, dynamics_dim=2, glyph_size=4, glyph_code="pixels")
     glyph = np.random.default_rng(5).uniform(-0.2, 1.2, (1, 16)).astype("float32")

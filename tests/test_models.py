@@ -111,6 +111,8 @@ MODELS = {
     "glyph": lambda: VideoODE(num_context=2, **TINY_GLYPH),
     "cutout": lambda: VideoODE(num_context=2, **TINY_CUTOUT),
     "appearance_ode": lambda: VideoODE(num_context=2, appearance_ode=True, **TINY),
+    "cutout_uncertainty": lambda: VideoODE(num_context=2, **dict(
+        TINY_CUTOUT, decoder_options={"glyph_size": 6, "uncertainty": True})),
     "latent_ode_glyph": lambda: LatentODE(
         num_context=2, **{k: v for k, v in TINY_GLYPH.items()
                           if k not in ("appearance_dim", "latent")}

@@ -37,7 +37,7 @@ INITIAL_PEAK, INITIAL_GROUND, BUMP_WIDTH = 0.5, 0.01, 1 / 3
 GLYPH_CODES = ("learned", "pixels")
 
 
-def place(glyphs, centres, image_size):
+def place(glyphs, centres, image_size, sigmas=None):
     """Draws each glyph with its centre at a sub-pixel position.
 
     The glyph row `s` lands on canvas row `i` with the bilinear (tent)
@@ -50,6 +50,9 @@ def place(glyphs, centres, image_size):
         centres: `(..., 2)` pixel coordinates `(x, y)` of each glyph's centre
             (column, row; `(0, 0)` is the centre of the top-left pixel).
         image_size: `(H, W)` of the canvas.
+        sigmas: optional `(...)` standard deviations in pixels: each glyph is
+            drawn blurred by that Gaussian (the mean picture of a glyph whose
+            centre is only known to within `sigma`), by blurring `R` and `C`.
 
     Returns:
         `(..., H, W, C)` canvases, zero where no glyph reaches.
@@ -57,6 +60,9 @@ def place(glyphs, centres, image_size):
     glyph_h, glyph_w = glyphs.shape[-3], glyphs.shape[-2]
     rows = _tent_weights(centres[..., 1], image_size[0], glyph_h, glyphs.dtype)
     cols = _tent_weights(centres[..., 0], image_size[1], glyph_w, glyphs.dtype)
+    if sigmas is not None:
+        rows = tf.matmul(_gaussian_matrix(sigmas, image_size[0], glyphs.dtype), rows)
+        cols = tf.matmul(_gaussian_matrix(sigmas, image_size[1], glyphs.dtype), cols)
     # Channels ahead of the two image axes: (..., C, S_h, S_w).
     rank = len(glyphs.shape)
     perm = list(range(rank - 3)) + [rank - 1, rank - 3, rank - 2]
@@ -89,6 +95,17 @@ def cut_out(images, centres, size):
     patches = tf.matmul(tf.matmul(rows[:, :, None], pictures, transpose_a=True),
                         cols[:, :, None])  # (B, K, C, S_h, S_w)
     return tf.transpose(patches, [0, 1, 3, 4, 2])
+
+
+def _gaussian_matrix(sigmas, size, dtype):
+    """`(..., size, size)`: column `j` spreads pixel `j` over the canvas by a
+    Gaussian of `sigma` (weights summing to 1, as far as the canvas reaches);
+    the identity at `sigma` 0."""
+    index = tf.range(size, dtype=dtype)
+    distance = tf.square(index[:, None] - index[None, :])
+    sigma = tf.maximum(tf.cast(sigmas, dtype), 1e-3)[..., None, None]
+    weights = tf.exp(-distance / (2.0 * tf.square(sigma)))
+    return weights / tf.reduce_sum(weights, axis=-2, keepdims=True)
 
 
 def _tent_weights(centre, canvas, size, dtype):
@@ -147,10 +164,20 @@ class GlyphDecoder(layers.Layer):
         glyph_code: `"learned"` (the MLP above) or `"pixels"`: a slot's code
             is its glyph, `S_h * S_w * out_channels` values in `[0, 1]`
             (clipped), and the decoder has no weights.
+        uncertainty: if True, each glyph is drawn blurred by a Gaussian
+            whose width grows in proportion to the time since the anchor
+            (`sigma = rate * |t - t0|`, the rate learned, `initial_rate`
+            pixels per unit time at the start): the picture of a position
+            known less well the further it is extrapolated, which a pixel
+            loss prefers to a sharp glyph in the wrong place (or none).
+            The model passes the time since the anchor (`elapsed`).
+        initial_rate: the starting rate of `uncertainty`.
         **kwargs: standard `keras.layers.Layer` arguments.
 
     Call arguments:
         latent: `(N, dynamics_dim + appearance)` per frame.
+        elapsed: `(N,)` time of each frame since the anchor, read with
+            `uncertainty`.
 
     Returns:
         Images `(N, H, W, out_channels)` in `[0, 1]`.
@@ -159,7 +186,8 @@ class GlyphDecoder(layers.Layer):
     def __init__(
         self, image_size, out_channels=1, channels=(), from_map=False, *, dynamics_dim,
         norm_momentum=None, glyph_size=None, hidden_units=256, position_scale=1.0,
-        canvas_weight=1.0, glyph_code="learned", **kwargs
+        canvas_weight=1.0, glyph_code="learned", uncertainty=False, initial_rate=1.0,
+        **kwargs
     ):
         super().__init__(**kwargs)
         del channels, norm_momentum  # The glyph decoder has neither.
@@ -187,6 +215,14 @@ class GlyphDecoder(layers.Layer):
                                           strict_minimum=True)
         self.canvas_weight = check_float("canvas_weight", canvas_weight, minimum=0.0)
         self.glyph_code = check_choice("glyph_code", glyph_code, GLYPH_CODES)
+        self.uncertainty = bool(uncertainty)
+        self.initial_rate = check_float("initial_rate", initial_rate, minimum=0.0,
+                                        strict_minimum=True)
+        if self.uncertainty:
+            # softplus(logit) = initial_rate.
+            logit = float(np.log(np.expm1(self.initial_rate)))
+            self.rate_logit = self.add_weight(
+                shape=(), name="uncertainty_rate", initializer=keras.initializers.Constant(logit))
         self.hidden = layers.Dense(self.hidden_units, "relu", name="glyph_hidden")
         self.glyph_logits = layers.Dense(
             math.prod(self.glyph_size) * self.out_channels, name="glyph_logits",
@@ -255,13 +291,26 @@ class GlyphDecoder(layers.Layer):
         extent = tf.constant([self.image_size[1] - 1, self.image_size[0] - 1], pairs.dtype)
         return (pairs * self.position_scale + 1.0) / 2.0 * extent
 
-    def call(self, latent, training=None):
+    @property
+    def reads_elapsed(self):
+        """Whether the model must pass `elapsed` (see `uncertainty`)."""
+        return self.uncertainty
+
+    def call(self, latent, training=None, elapsed=None):
         positions = latent[:, : self.dynamics_dim]
         if self.canvas_weight and training:
             beyond = tf.nn.relu(tf.abs(positions * self.position_scale) - 1.0)
             self.add_loss(self.canvas_weight * tf.reduce_mean(tf.square(beyond)))
         glyphs = self.glyphs(latent[:, self.dynamics_dim:])
-        slots = place(glyphs, self.centres(positions), self.image_size)
+        sigmas = None
+        if self.uncertainty:
+            if elapsed is None:
+                raise ValueError("`uncertainty=True` needs the time since the anchor: "
+                                 "pass `elapsed`.")
+            rate = tf.nn.softplus(tf.cast(self.rate_logit, latent.dtype))
+            sigmas = tf.broadcast_to(rate * tf.abs(tf.cast(elapsed, latent.dtype))[:, None],
+                                     [tf.shape(latent)[0], self.num_slots])
+        slots = place(glyphs, self.centres(positions), self.image_size, sigmas)
         return tf.reduce_max(slots, axis=1)
 
     def compute_output_shape(self, latent_shape):
@@ -278,4 +327,6 @@ class GlyphDecoder(layers.Layer):
             "position_scale": self.position_scale,
             "canvas_weight": self.canvas_weight,
             "glyph_code": self.glyph_code,
+            "uncertainty": self.uncertainty,
+            "initial_rate": self.initial_rate,
         }

@@ -136,9 +136,10 @@ class ODEVideoModel(VideoModel):
             return appearance
         return self.appearance_ode(appearance, query_times, anchor_times)
 
-    def decode(self, positions, appearance, training=None):
+    def decode(self, positions, appearance, training=None, elapsed=None):
         """Frames `(B, T, H, W, C)` from positions and one appearance per clip
-        `(B, A)` (or per frame, `(B, T, A)`)."""
+        `(B, A)` (or per frame, `(B, T, A)`); `elapsed` `(B, T)`, the time of
+        each frame since the anchor, for a decoder that reads it."""
         shape = tf.shape(positions)
         batch, steps = shape[0], shape[1]
         inner = positions.shape[2:]
@@ -149,7 +150,14 @@ class ODEVideoModel(VideoModel):
                               + [1] * (len(inner) - 1) + [size])
         joined = tf.concat([positions, tf.broadcast_to(expanded, broadcast)], axis=-1)
         flat = tf.reshape(joined, [-1, *inner[:-1], inner[-1] + size])
-        frames = self.decoder(flat, training=training)
+        if getattr(self.decoder, "reads_elapsed", False):
+            if elapsed is None:
+                raise ValueError("This model's decoder reads the time since the anchor: "
+                                 "pass `elapsed` to `decode`.")
+            frames = self.decoder(flat, training=training,
+                                  elapsed=tf.reshape(tf.cast(elapsed, flat.dtype), [-1]))
+        else:
+            frames = self.decoder(flat, training=training)
         return tf.reshape(frames, [batch, steps, *self.image_size, self.channels])
 
     def forward(self, inputs, training=None, return_latents=False):
@@ -178,7 +186,8 @@ class ODEVideoModel(VideoModel):
         anchors = self.anchor_times(input_times)
         positions = self.integrate(state, query_times, anchors)
         looks = self.appearance_at(appearance, query_times, anchors)
-        predicted = self.decode(positions, looks, training)
+        predicted = self.decode(positions, looks, training,
+                                elapsed=self._elapsed(query_times, anchors))
         return predicted, positions, (frames, input_times, appearance)
 
     def _add_losses(self, positions, frames, input_times, appearance, training):
@@ -218,7 +227,14 @@ class ODEVideoModel(VideoModel):
         positions = self.integrate(state, query_times, anchors)
         # B's look, changing (with an appearance ODE) as it would from A's anchor.
         looks = self.appearance_at(appearance, query_times, anchors)
-        return self.decode(positions, looks, training=False)
+        return self.decode(positions, looks, training=False,
+                           elapsed=self._elapsed(query_times, anchors))
+
+    @staticmethod
+    def _elapsed(query_times, anchor_times):
+        """`(B, T)` time of each query since its clip's anchor."""
+        query = query_times if len(query_times.shape) == 2 else query_times[None]
+        return query - anchor_times[:, None]
 
     def get_config(self):
         return {

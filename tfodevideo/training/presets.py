@@ -107,8 +107,11 @@ def _what_where(name, dataset, num_context, num_target, num_digits, description,
                   "encoder_channels": list(_CPU_TRUNK), "latent_l2": 0.0}
     quick = _TINY_VIDEO
     if cutout:
+        # Drawn sharp, a glyph a few pixels off costs twice a missing one: a
+        # run without the growing blur (uncertainty) learned to move its
+        # glyph off the digit, to about black-frame error.
         model_args.update(slot_appearance="cutout", appearance_dim=glyph_pixels * num_digits,
-                          field_zero_start=True)
+                          field_zero_start=True, decoder_options={"uncertainty": True})
         # The sizes are tied to the frames: the quick run keeps them.
         quick = {key: value for key, value in _TINY_VIDEO.items()
                  if key not in ("model.dynamics_dim", "model.appearance_dim")}
