@@ -25,6 +25,7 @@ from keras import layers
 from tfodevideo._checks import check_choice
 from tfodevideo._checks import check_int
 from tfodevideo.layers.glyphs import cut_out
+from tfodevideo.layers.glyphs import place
 from tfodevideo.layers.tracking import centre_on_mass
 from tfodevideo.layers.tracking import track_back
 
@@ -36,6 +37,8 @@ SLOT_APPEARANCES = ("code", "cutout")
 # can follow, in pixels (Moving MNIST digits move 3.6, the ball about 1);
 # each frame followed costs (2 * 5 + 1)^2 = 121 cut-outs.
 MATCH_RADIUS = 5
+# Weight of the cut-out slots' coverage loss (see `StackedHead`).
+COVERAGE_WEIGHT = 1.0
 
 
 @keras.saving.register_keras_serializable(package="tfodevideo")
@@ -70,7 +73,13 @@ class StackedHead(layers.Layer):
     step, plus a learned correction (zero at the start) from the velocities
     the displacements to all earlier frames give: it can average them, and
     learn what one pair of frames cannot tell (a speed every clip shares, a
-    bounce between the inputs).
+    bounce between the inputs). Where the slots sit is learned from one
+    loss only, coverage: the cut-outs drawn back at their centres must
+    give the last input frame (a digit no slot covers is missing). The
+    prediction loss does not reach the heat maps: through them it learned
+    to hide a glyph it could not place well (a cut-out of empty canvas
+    draws black frames, which a pixel loss prefers to a glyph a few pixels
+    off).
 
     Args:
         dynamics_dim: size of the position `z` (the state holds twice
@@ -154,9 +163,9 @@ class StackedHead(layers.Layer):
             [shape[0], shape[2], shape[3], frames.shape[1] * frames.shape[4]],
         )
 
-    def call(self, features, input_times, frames=None):
+    def call(self, features, input_times, frames=None, training=None):
         if self.latent == "slots":
-            return self._slots(features, input_times, frames)
+            return self._slots(features, input_times, frames, training)
         flat = self.flatten(features)
         relative = input_times - input_times[:, -1:]
         if self.latent == "vector":
@@ -172,7 +181,7 @@ class StackedHead(layers.Layer):
             return state, tf.zeros([tf.shape(flat)[0], 0], flat.dtype)
         return state, self.appearance_head(flat)
 
-    def _slots(self, features, input_times, frames):
+    def _slots(self, features, input_times, frames, training=None):
         """Soft arg-max centres, their velocity, and per-slot appearance codes."""
         shape = tf.shape(features)
         batch, height, width = shape[0], features.shape[1], features.shape[2]
@@ -187,7 +196,7 @@ class StackedHead(layers.Layer):
         now, before = centres[:, : self.num_slots], centres[:, self.num_slots :]
         step = (input_times[:, -1] - input_times[:, -2])[:, None, None]
         if self.slot_appearance == "cutout":
-            return self._cutout_slots(frames, now, input_times)
+            return self._cutout_slots(frames, now, input_times, training)
         velocity = (now - before) / step
         state = tf.concat(
             [tf.reshape(now, [batch, -1]), tf.reshape(velocity, [batch, -1])], axis=-1
@@ -200,7 +209,7 @@ class StackedHead(layers.Layer):
         )
         return state, tf.reshape(self.appearance_head(pooled), [batch, self.appearance_dim])
 
-    def _cutout_slots(self, frames, now, input_times):
+    def _cutout_slots(self, frames, now, input_times, training=None):
         """Centred cut-outs of the last frame, and velocities from following
         them back through the earlier frames (see the class docstring)."""
         last = tf.cast(frames[:, -1], now.dtype)
@@ -213,6 +222,11 @@ class StackedHead(layers.Layer):
             )
         extent = tf.constant([last.shape[2] - 1, last.shape[1] - 1], now.dtype)
         pixels = centre_on_mass(last, (now + 1.0) / 2.0 * extent, self.cutout_size)
+        if training:
+            covered = tf.reduce_max(
+                place(cut_out(last, pixels, self.cutout_size), pixels, last.shape[1:3]), axis=1)
+            self.add_loss(COVERAGE_WEIGHT * tf.reduce_mean(tf.square(covered - last)))
+        pixels = tf.stop_gradient(pixels)
         glyphs = cut_out(last, pixels, self.cutout_size)
         earlier = track_back(tf.cast(frames, now.dtype), glyphs, pixels, MATCH_RADIUS)
         gaps = (input_times[:, -1:] - input_times[:, -2::-1])[:, :, None, None]

@@ -118,7 +118,8 @@ class ODEVideoModel(VideoModel):
     def encode(self, frames, input_times, training=None):
         """Returns `(Z0, z_a)`: the initial dynamic state and the appearance."""
         images = self.spatial(self.head.encoder_images(frames))
-        return self.head(self.encoder(images, training=training), input_times, frames=frames)
+        return self.head(self.encoder(images, training=training), input_times, frames=frames,
+                         training=training)
 
     def anchor_times(self, input_times):
         """The time `(B,)` of each clip's initial state `Z0`."""
