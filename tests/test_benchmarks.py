@@ -151,3 +151,21 @@ def test_quality_small_mode_resumes_and_refuses_mixed_runs(tmp_path):
     record_path.write_text(json.dumps(record))
     with pytest.raises(ValueError, match="cores"):
         quality.main(argv)
+
+
+def test_swap_benchmark_writes_scores_probes_and_picture(tmp_path):
+    from benchmarks import swap
+    from tfodevideo.models import VideoODE
+
+    model = VideoODE(image_size=(28, 28), num_context=2, dynamics_dim=2, appearance_dim=3,
+                     encoder_channels=(4, 8), field_units=8, field_depth=1)
+    model.build(None)
+    model.save(str(tmp_path / "m.keras"))
+    out = tmp_path / "swap" / "ball.json"
+    assert swap.main(["--model", str(tmp_path / "m.keras"), "--dataset", "ball_looks",
+                      "--pairs", "3", "--probe-clips", "8", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["swap"]["num_pairs"] == 3 and result["probes"]["num_clips"] == 8
+    assert result["swap"]["split"] == "validation" and "cpu_cores" in result["machine"]
+    assert "targets" not in result  # A ball has no digit class to probe.
+    assert (tmp_path / "swap" / "ball_grid.png").stat().st_size > 0
