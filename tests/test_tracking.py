@@ -7,6 +7,7 @@ import tensorflow as tf
 from tfodevideo.data import MovingMNIST
 from tfodevideo.layers.glyphs import cut_out
 from tfodevideo.layers.tracking import centre_on_mass
+from tfodevideo.layers.tracking import frame_centroid
 from tfodevideo.layers.tracking import match_shift
 from tfodevideo.layers.tracking import track_back
 
@@ -75,3 +76,12 @@ def test_a_digit_is_followed_back_through_its_bounces(data_dir):
     np.testing.assert_allclose(found - centres.numpy()[:, None, 0], moved, atol=0.05)
     turned = np.diff(np.sign(np.diff(corners, axis=1)), axis=1) != 0
     assert turned.any()  # Some clip did bounce.
+
+
+def test_the_frame_centroid_is_the_digit_mass_centre_and_blank_frames_fall_back(data_dir):
+    frames, _ = digit_frames(data_dir)
+    images = np.concatenate([frames[:, -1], np.zeros((1, 64, 64, 1), "float32")])
+    fallback = tf.constant(np.full((7, 1, 2), 5.0, "float32"))
+    found = frame_centroid(tf.constant(images), fallback).numpy()[:, 0]
+    np.testing.assert_allclose(found[:6], [mass_centre(f) for f in frames[:, -1]], atol=1e-3)
+    np.testing.assert_array_equal(found[6], [5.0, 5.0])

@@ -27,6 +27,7 @@ from tfodevideo._checks import check_int
 from tfodevideo.layers.glyphs import cut_out
 from tfodevideo.layers.glyphs import place
 from tfodevideo.layers.tracking import centre_on_mass
+from tfodevideo.layers.tracking import frame_centroid
 from tfodevideo.layers.tracking import track_back
 
 LATENTS = ("vector", "map", "slots")
@@ -221,7 +222,14 @@ class StackedHead(layers.Layer):
                 f"Received: appearance_dim={self.appearance_dim}"
             )
         extent = tf.constant([last.shape[2] - 1, last.shape[1] - 1], now.dtype)
-        pixels = centre_on_mass(last, (now + 1.0) / 2.0 * extent, self.cutout_size)
+        start = (now + 1.0) / 2.0 * extent
+        if self.num_slots == 1:
+            # One object: the frame's own centroid, which no learned map can
+            # miss (a trained heat map put a quarter of the validation slots
+            # where the window held none of the digit, and the centring
+            # cannot recover from an empty window).
+            start = frame_centroid(last, start)
+        pixels = centre_on_mass(last, start, self.cutout_size)
         if training:
             covered = tf.reduce_max(
                 place(cut_out(last, pixels, self.cutout_size), pixels, last.shape[1:3]), axis=1)

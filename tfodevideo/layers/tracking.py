@@ -39,6 +39,19 @@ def centre_on_mass(image, centres, size, iterations=3):
     return centres
 
 
+def frame_centroid(image, fallback):
+    """The intensity centroid `(B, 1, 2)` of each image `(B, H, W, C)` in
+    pixels, or `fallback` `(B, 1, 2)` where an image is blank."""
+    mass = tf.reduce_sum(image, axis=-1)
+    total = tf.reduce_sum(mass, axis=[1, 2])
+    rows = tf.range(tf.shape(mass)[1], dtype=image.dtype)
+    cols = tf.range(tf.shape(mass)[2], dtype=image.dtype)
+    x = tf.reduce_sum(mass * cols[None, None, :], axis=[1, 2])
+    y = tf.reduce_sum(mass * rows[None, :, None], axis=[1, 2])
+    centroid = tf.math.divide_no_nan(tf.stack([x, y], axis=-1), total[:, None])[:, None]
+    return tf.where((total > 0)[:, None, None], centroid, fallback)
+
+
 def match_shift(image, glyphs, centres, radius):
     """The shift `(B, K, 2)` in pixels from `centres` at which each glyph
     best matches `image`: the whole-pixel shift up to `radius` in each
