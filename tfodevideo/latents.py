@@ -241,17 +241,16 @@ def disentanglement_probes(model, dataset, num_clips=2000, split="test", batch_s
     source = make_source(dataset, split)
     context = model.num_context
     times = np.tile(np.arange(context, dtype=np.float32) * source.frame_dt, (batch_size, 1))
+    anchor = model.head.anchor_index % context  # The input frame Z0 belongs to.
     states, looks, positions, digits = [], [], [], []
     for start in range(0, num_clips, batch_size):
         count = min(batch_size, num_clips - start)
-        seed = HELD_OUT_SEEDS[split]
-        params = source.sample_clips(count, seed, start)
+        params = source.sample_clips(count, HELD_OUT_SEEDS[split], start)
         clips = source.render(params)
         state, appearance = model.encode(clips["frames"][:, :context], times[:count],
                                          training=False)
         states.append(np.asarray(state).reshape(count, -1))
         looks.append(np.asarray(appearance).reshape(count, -1))
-        anchor = context + model.head.anchor_index if model.head.anchor_index < 0 else 0
         positions.append(np.asarray(clips["positions"])[:, anchor].reshape(count, -1))
         if "digit" in params:
             digits.append(np.asarray(params["digit"])[:, 0])

@@ -230,12 +230,13 @@ class StackedHead(layers.Layer):
             # cannot recover from an empty window).
             start = frame_centroid(last, start)
         pixels = centre_on_mass(last, start, self.cutout_size)
-        if training:
-            covered = tf.reduce_max(
-                place(cut_out(last, pixels, self.cutout_size), pixels, last.shape[1:3]), axis=1)
-            self.add_loss(COVERAGE_WEIGHT * tf.reduce_mean(tf.square(covered - last)))
-        pixels = tf.stop_gradient(pixels)
         glyphs = cut_out(last, pixels, self.cutout_size)
+        if training:
+            covered = tf.reduce_max(place(glyphs, pixels, last.shape[1:3]), axis=1)
+            self.add_loss(COVERAGE_WEIGHT * tf.reduce_mean(tf.square(covered - last)))
+        # The frames have no gradient: stopping it at the centres stops it at
+        # the glyphs cut there too.
+        pixels, glyphs = tf.stop_gradient(pixels), tf.stop_gradient(glyphs)
         earlier = track_back(tf.cast(frames, now.dtype), glyphs, pixels, MATCH_RADIUS)
         gaps = (input_times[:, -1:] - input_times[:, -2::-1])[:, :, None, None]
         # Velocities from each earlier frame, in image coordinates per time.
