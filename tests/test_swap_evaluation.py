@@ -73,7 +73,7 @@ def test_evaluate_swap_writes_its_report_and_picture(ball_model, tmp_path, capsy
     report = json.loads((out / "swap.json").read_text())
     assert report["num_pairs"] == 3 and report["split"] == "test"
     assert set(report["summary"]) == {"swap", "own_vs_swap_truth", "prediction",
-                                      "black_frames"}
+                                      "black_frames", "copy_last"}
     assert (out / "swap_grid.png").stat().st_size > 0
 
 

@@ -10,7 +10,8 @@ that truth beside three references on the same frames:
   model that ignored B's look would score;
 - `prediction`: A's own prediction against A's truth, the model's ordinary
   prediction quality;
-- `black_frames`: black frames against the swap's truth.
+- the baselines of `tfodevideo.baselines` (black frames, A's last input
+  frame repeated) against the swap's truth.
 
 For sources with one object per clip it also measures the motion the swap
 keeps: the distance in pixels between the intensity centroids (background
@@ -26,7 +27,7 @@ import numpy as np
 from tfodevideo import viz
 from tfodevideo._checks import check_choice
 from tfodevideo._checks import check_int
-from tfodevideo.baselines import black_frames
+from tfodevideo.baselines import BASELINES
 from tfodevideo.data.pipelines import select_frames
 from tfodevideo.data.registry import HELD_OUT_SEEDS
 from tfodevideo.data.registry import get_spec
@@ -35,7 +36,7 @@ from tfodevideo.data.time_grids import regular_grid
 from tfodevideo.metrics import FrameScores
 from tfodevideo.metrics import centroids
 
-REFERENCES = ("swap", "own_vs_swap_truth", "prediction", "black_frames")
+REFERENCES = ("swap", "own_vs_swap_truth", "prediction", *BASELINES)
 
 
 def swap_batches(model, dataset, num_pairs, batch_size, split="test", seed=None, horizon=None,
@@ -104,7 +105,8 @@ def score_swap(model, dataset, num_pairs=256, batch_size=32, split="test", seed=
         scores["swap"].update(truth, swapped)
         scores["own_vs_swap_truth"].update(truth, own)
         scores["prediction"].update(batch["truth_a"], own)
-        scores["black_frames"].update(truth, black_frames(batch["inputs_a"], truth.shape[1]))
+        for name, baseline in BASELINES.items():
+            scores[name].update(truth, baseline(batch["inputs_a"], truth.shape[1]))
         if batch["single_object"]:
             # No noise threshold: a digit's own pixels are not noise (the
             # threshold would read them as such); the background is still
