@@ -21,6 +21,7 @@ import sys
 
 from tfodevideo.constants import FRAME_DT
 from tfodevideo.training.choices import OBJECTIVES
+from tfodevideo.training.choices import PRECISIONS
 from tfodevideo.training.choices import STRATEGIES
 from tfodevideo.training.choices import TEST_SETS
 from tfodevideo.training.choices import TUNERS
@@ -93,7 +94,7 @@ def _train(args):
     from tfodevideo.training.trainer import train
 
     overrides = _parse_overrides(args.set)
-    for flag in ("epochs", "steps_per_epoch", "batch_size"):
+    for flag in ("epochs", "steps_per_epoch", "batch_size", "precision"):
         if getattr(args, flag) is not None:
             overrides[flag] = getattr(args, flag)
     record = train(
@@ -123,7 +124,7 @@ def _evaluate_swap(args):
             "generated clips have: pass --test-set generated. Received: "
             f"--test-set {args.test_set}"
         )
-    model = load_model(args.model)
+    model = load_model(args.model, args.precision)
     report = swap_evaluation.score_swap(
         model, args.dataset, num_pairs=args.num_sequences or 256,
         batch_size=args.batch_size, horizon=args.horizon,
@@ -161,6 +162,7 @@ def _evaluate(args):
         batch_size=args.batch_size,
         dataset=args.dataset,
         out_dir=args.out,
+        precision=args.precision,
     )
     print(
         f"{report['dataset']}, {report['num_context']} -> {report['horizon']}, "
@@ -283,7 +285,7 @@ def _predict(args):
     _check_time_flags(args)
     if args.fps is not None and not 0 < args.fps <= 100:
         raise ValueError(f"`--fps` must be in (0, 100]. Received: --fps {args.fps}")
-    model = load_model(args.model)
+    model = load_model(args.model, args.precision)
     times = _query_times(args, model)
     (clip,) = _read_clips(args, model, args.input)
     frames = inference.predict_clip(model, clip, times, args.frame_dt)
@@ -360,9 +362,12 @@ def _export(args):
 def _tune(args):
     from tfodevideo.training.tuning import tune
 
+    overrides = _parse_overrides(args.set)
+    if args.precision is not None:
+        overrides["precision"] = args.precision
     result = tune(
         args.preset, args.directory or f"tuning/{args.preset}", tuner=args.tuner,
-        max_trials=args.max_trials, quick=args.quick, overrides=_parse_overrides(args.set),
+        max_trials=args.max_trials, quick=args.quick, overrides=overrides,
         objective=args.objective, tune_learning_rate=args.tune_learning_rate,
         tune_tolerance=args.tune_tolerance, tune_batch_size=args.tune_batch_size,
         seed=args.seed,
@@ -455,6 +460,7 @@ def _add_tune(commands, common):
     tune.add_argument("--objective", default="val_psnr",
                       choices=list(OBJECTIVES))
     tune.add_argument("--tune-learning-rate", action="store_true")
+    _add_precision(tune, "build and train every trial in this precision")
     tune.add_argument("--tune-tolerance", action="store_true", help="search the ODE's rtol")
     tune.add_argument("--tune-batch-size", action="store_true")
     tune.add_argument("--seed", type=int, default=0,
@@ -503,6 +509,10 @@ def _add_preview(commands, common):
     preview.set_defaults(run=_preview, outputs=lambda args: [args.out])
 
 
+def _add_precision(parser, text):
+    parser.add_argument("--precision", choices=list(PRECISIONS), help=text)
+
+
 def _add_train(commands, common):
     train = commands.add_parser("train", parents=[common], help="train a preset with model.fit")
     train.add_argument("preset", help="a name from `tfodevideo presets`")
@@ -517,6 +527,8 @@ def _add_train(commands, common):
     )
     train.add_argument("--seed", type=int, default=0,
                        help="seeds the weights and the training stream (recorded in run.json)")
+    _add_precision(train, "compute in this precision (default: the preset's; run.json "
+                   "records it)")
     train.add_argument("--overwrite", action="store_true",
                        help="train anew over a finished run in the workdir")
     train.add_argument(
@@ -549,6 +561,7 @@ def _add_evaluate(commands, common):
                                "(--num-sequences pairs, default 256); writes swap.json "
                                "and swap_grid.png")
     evaluate.add_argument("--out", help="folder for evaluation.json, per_frame.csv, curves.png")
+    _add_precision(evaluate, "compute in this precision (default: the one it was saved with)")
     evaluate.add_argument("--overwrite", action="store_true", help="replace earlier output")
     evaluate.set_defaults(run=_evaluate, outputs=lambda args: [args.out])
 
@@ -565,6 +578,7 @@ def _add_predict(commands, common):
     predict.add_argument("--video", default="gif", choices=["gif", "mp4", "both"],
                          help="animation format")
     _add_times(predict)
+    _add_precision(predict, "compute in this precision (default: the one it was saved with)")
     predict.set_defaults(run=_predict, outputs=lambda args: [args.out])
 
 

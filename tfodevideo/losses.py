@@ -96,11 +96,16 @@ def coarse_error(y_true, y_pred, sigmas=None):
     return tf.reduce_mean(tf.reshape(per_frame, [tf.shape(y_pred)[0], -1]), axis=1)
 
 
+# The model-added losses are float32 whatever the layers computed in: Keras
+# sums them with the float32 frame loss (see `tfodevideo.precision`).
+
+
 def latent_l2(latents):
     """Mean square of latent values: keeps the latent space small and smooth."""
-    return tf.reduce_mean(tf.square(latents))
+    return tf.reduce_mean(tf.square(tf.cast(latents, tf.float32)))
 
 
 def permutation_invariance(appearance, shuffled_appearance):
     """Mean square difference of two appearance vectors of the same clip."""
-    return tf.reduce_mean(tf.square(appearance - shuffled_appearance))
+    difference = tf.cast(appearance, tf.float32) - tf.cast(shuffled_appearance, tf.float32)
+    return tf.reduce_mean(tf.square(difference))

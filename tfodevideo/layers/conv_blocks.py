@@ -14,6 +14,7 @@ from keras import layers
 
 from tfodevideo._checks import check_float
 from tfodevideo._checks import check_int
+from tfodevideo.precision import full_precision
 
 
 # Momentum of the batch norms' moving statistics (Keras' default). A run of
@@ -138,7 +139,8 @@ class ConvDecoder(layers.Layer):
                             + _conv_bn(filters, dtype, self.norm_momentum))
         logit = math.log(self.initial_mean / (1 - self.initial_mean))
         self.head = layers.Conv2D(
-            out_channels, 1, activation="sigmoid", dtype=dtype,
+            # Float32 under a mixed policy: the frames leave in full precision.
+            out_channels, 1, activation="sigmoid", dtype=full_precision(dtype),
             bias_initializer=keras.initializers.Constant(logit),
         )
 

@@ -25,6 +25,7 @@ from keras import layers
 from tfodevideo._checks import check_choice
 from tfodevideo._checks import check_float
 from tfodevideo._checks import check_int
+from tfodevideo.precision import default_full_precision
 
 # Glyphs start as a soft bump (peak 0.5, standard deviation a third of the
 # glyph) on a dark ground, so that from the first step moving a slot changes
@@ -189,7 +190,9 @@ class GlyphDecoder(layers.Layer):
         canvas_weight=1.0, glyph_code="learned", uncertainty=False, initial_rate=1.0,
         **kwargs
     ):
-        super().__init__(**kwargs)
+        # Float32 under a mixed policy: it places glyphs at sub-pixel
+        # positions (bfloat16 keeps 8 bits) and costs little.
+        super().__init__(**default_full_precision(kwargs))
         del channels, norm_momentum  # The glyph decoder has neither.
         if from_map:
             raise ValueError(
@@ -223,9 +226,11 @@ class GlyphDecoder(layers.Layer):
             logit = float(np.log(np.expm1(self.initial_rate)))
             self.rate_logit = self.add_weight(
                 shape=(), name="uncertainty_rate", initializer=keras.initializers.Constant(logit))
-        self.hidden = layers.Dense(self.hidden_units, "relu", name="glyph_hidden")
+        self.hidden = layers.Dense(self.hidden_units, "relu", name="glyph_hidden",
+                                   dtype=self.dtype_policy)
         self.glyph_logits = layers.Dense(
             math.prod(self.glyph_size) * self.out_channels, name="glyph_logits",
+            dtype=self.dtype_policy,
             kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
             bias_initializer=keras.initializers.Constant(
                 initial_glyph_logits(self.glyph_size, self.out_channels).ravel()
@@ -311,7 +316,9 @@ class GlyphDecoder(layers.Layer):
             sigmas = tf.broadcast_to(rate * tf.abs(tf.cast(elapsed, latent.dtype))[:, None],
                                      [tf.shape(latent)[0], self.num_slots])
         slots = place(glyphs, self.centres(positions), self.image_size, sigmas)
-        return tf.reduce_max(slots, axis=1)
+        # Interpolation weights sum to 1 up to rounding: a white glyph pixel
+        # may come out at 1 + 5e-7, outside the frames' range.
+        return tf.minimum(tf.reduce_max(slots, axis=1), 1.0)
 
     def compute_output_shape(self, latent_shape):
         return (latent_shape[0], *self.image_size, self.out_channels)

@@ -29,6 +29,7 @@ from tfodevideo.layers.glyphs import place
 from tfodevideo.layers.tracking import centre_on_mass
 from tfodevideo.layers.tracking import frame_centroid
 from tfodevideo.layers.tracking import track_back
+from tfodevideo.precision import default_full_precision
 
 LATENTS = ("vector", "map", "slots")
 # What a slot's appearance is: a code read from the encoder's features, or
@@ -110,7 +111,8 @@ class StackedHead(layers.Layer):
 
     def __init__(self, dynamics_dim, appearance_dim=0, *, latent="vector", map_channels=16,
                  slot_appearance="code", cutout_size=None, **kwargs):
-        super().__init__(**kwargs)
+        # Float32 under a mixed policy: it finds sub-pixel centres, cheaply.
+        super().__init__(**default_full_precision(kwargs))
         self.dynamics_dim = check_int("dynamics_dim", dynamics_dim, minimum=1)
         self.appearance_dim = check_int("appearance_dim", appearance_dim, minimum=0)
         self.latent = check_choice("latent", latent, LATENTS)
@@ -125,24 +127,28 @@ class StackedHead(layers.Layer):
                 f"`latent='slots'` and a `cutout_size`. Received: latent={latent!r}, "
                 f"cutout_size={cutout_size!r}"
             )
-        self.flatten = layers.Flatten(name="flatten")
+        dtype = self.dtype_policy
+        self.flatten = layers.Flatten(name="flatten", dtype=dtype)
         if self.latent == "vector":
-            self.dynamics_head = layers.Dense(2 * self.dynamics_dim, name="dynamics_head")
+            self.dynamics_head = layers.Dense(2 * self.dynamics_dim, name="dynamics_head",
+                                              dtype=dtype)
         elif self.latent == "map":
-            self.dynamics_head = layers.Conv2D(2 * self.map_channels, 1, name="dynamics_head")
+            self.dynamics_head = layers.Conv2D(2 * self.map_channels, 1, name="dynamics_head",
+                                               dtype=dtype)
         else:
             self.num_slots = self._check_slots()
             # Heat maps of every slot now, then one frame before.
-            self.dynamics_head = layers.Conv2D(2 * self.num_slots, 1, name="dynamics_head")
+            self.dynamics_head = layers.Conv2D(2 * self.num_slots, 1, name="dynamics_head",
+                                               dtype=dtype)
         if self.slot_appearance == "cutout":
-            self.velocity_hidden = layers.Dense(32, "relu", name="velocity_hidden")
+            self.velocity_hidden = layers.Dense(32, "relu", name="velocity_hidden", dtype=dtype)
             self.velocity_correction = layers.Dense(
-                2, kernel_initializer="zeros", name="velocity_correction")
+                2, kernel_initializer="zeros", name="velocity_correction", dtype=dtype)
         if self.appearance_dim and self.slot_appearance == "code":
             units = self.appearance_dim
             if self.latent == "slots":
                 units //= self.num_slots
-            self.appearance_head = layers.Dense(units, name="appearance_head")
+            self.appearance_head = layers.Dense(units, name="appearance_head", dtype=dtype)
 
     def _check_slots(self):
         """The number of slots of `latent="slots"`, checked against the sizes."""
@@ -233,7 +239,8 @@ class StackedHead(layers.Layer):
         glyphs = cut_out(last, pixels, self.cutout_size)
         if training:
             covered = tf.reduce_max(place(glyphs, pixels, last.shape[1:3]), axis=1)
-            self.add_loss(COVERAGE_WEIGHT * tf.reduce_mean(tf.square(covered - last)))
+            error = tf.cast(covered - last, tf.float32)  # Summed with float32 losses.
+            self.add_loss(COVERAGE_WEIGHT * tf.reduce_mean(tf.square(error)))
         # The frames have no gradient: stopping it at the centres stops it at
         # the glyphs cut there too.
         pixels, glyphs = tf.stop_gradient(pixels), tf.stop_gradient(glyphs)
@@ -241,12 +248,14 @@ class StackedHead(layers.Layer):
         gaps = (input_times[:, -1:] - input_times[:, -2::-1])[:, :, None, None]
         # Velocities from each earlier frame, in image coordinates per time.
         estimates = (pixels[:, None] - earlier) / gaps * 2.0 / extent  # (B, K-1, slots, 2)
-        features = tf.reshape(tf.transpose(estimates, [0, 2, 1, 3]),
-                              [tf.shape(now)[0], self.num_slots, -1])
-        velocity = estimates[:, 0] + self.velocity_correction(self.velocity_hidden(features))
+        # Static sizes from here on: a serving signature's unknown batch
+        # leaves the tracking's slot axis unknown.
         batch = tf.shape(now)[0]
-        state = tf.concat([tf.reshape(pixels * 2.0 / extent - 1.0, [batch, -1]),
-                           tf.reshape(velocity, [batch, -1])], axis=-1)
+        features = tf.reshape(tf.transpose(estimates, [0, 2, 1, 3]),
+                              [batch, self.num_slots, 2 * (frames.shape[1] - 1)])
+        velocity = estimates[:, 0] + self.velocity_correction(self.velocity_hidden(features))
+        state = tf.concat([tf.reshape(pixels * 2.0 / extent - 1.0, [batch, self.dynamics_dim]),
+                           tf.reshape(velocity, [batch, self.dynamics_dim])], axis=-1)
         return state, tf.reshape(glyphs, [batch, size])
 
     def get_config(self):
@@ -287,10 +296,12 @@ class PairDifferenceHead(layers.Layer):
     latent = "vector"
 
     def __init__(self, dynamics_dim, **kwargs):
-        super().__init__(**kwargs)
+        # Float32 under a mixed policy: it finds sub-pixel centres, cheaply.
+        super().__init__(**default_full_precision(kwargs))
         self.dynamics_dim = check_int("dynamics_dim", dynamics_dim, minimum=1)
-        self.flatten = layers.Flatten(name="flatten")
-        self.dynamics_head = layers.Dense(self.dynamics_dim, name="dynamics_head")
+        self.flatten = layers.Flatten(name="flatten", dtype=self.dtype_policy)
+        self.dynamics_head = layers.Dense(self.dynamics_dim, name="dynamics_head",
+                                          dtype=self.dtype_policy)
 
     def encoder_images(self, frames):
         """`(B, K, H, W, C)` -> `(2B, H, W, C)`: the first frames, then the second."""

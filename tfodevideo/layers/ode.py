@@ -10,6 +10,7 @@ from tfodevideo._checks import check_float
 from tfodevideo._checks import check_int
 from tfodevideo.layers.solvers import dopri5_solve
 from tfodevideo.layers.solvers import rk4_solve
+from tfodevideo.precision import default_full_precision
 
 METHODS = ("dopri5", "rk4")
 _MAX_STEPS_HINT = (
@@ -106,7 +107,8 @@ class NeuralODE(layers.Layer):
         inference_atol=1e-8,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        # The state stays float32 under a mixed policy (`tfodevideo.precision`).
+        super().__init__(**default_full_precision(kwargs))
         if isinstance(vector_field, dict):
             vector_field = keras.saving.deserialize_keras_object(vector_field)
         if not isinstance(vector_field, layers.Layer):

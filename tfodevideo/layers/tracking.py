@@ -69,7 +69,9 @@ def match_shift(image, glyphs, centres, radius):
     steps = tf.range(-radius, radius + 1, dtype=image.dtype)
     shifts = tf.reshape(tf.stack(tf.meshgrid(steps, steps), axis=-1), [-1, 2])  # Row-major y.
     count = side * side
-    batch, slots = tf.shape(centres)[0], centres.shape[1]
+    # Dynamic sizes: under an unknown batch (a serving signature) the slot
+    # count of the centres is not static either.
+    batch, slots = tf.shape(centres)[0], tf.shape(centres)[1]
     tried = tf.reshape(centres[:, :, None] + shifts, [batch, slots * count, 2])
     patches = cut_out(image, tried, glyphs.shape[2:4])
     patches = tf.reshape(patches, [batch, slots, count, *glyphs.shape[2:]])

@@ -16,6 +16,7 @@ from keras import layers
 from keras import ops
 
 from tfodevideo._checks import check_int
+from tfodevideo.precision import default_full_precision
 
 
 class VectorField(layers.Layer):
@@ -45,7 +46,8 @@ class VectorField(layers.Layer):
 
     def __init__(self, *, time_dependent=False, second_order=False, zero_start=False,
                  **kwargs):
-        super().__init__(**kwargs)
+        # Float32 under a mixed policy: the solver's step control needs it.
+        super().__init__(**default_full_precision(kwargs))
         self.time_dependent = bool(time_dependent)
         self.second_order = bool(second_order)
         self.zero_start = bool(zero_start)

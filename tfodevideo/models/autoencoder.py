@@ -13,10 +13,12 @@ from tfodevideo.layers.conv_blocks import ConvDecoder
 from tfodevideo.layers.conv_blocks import ConvEncoder
 from tfodevideo.layers.conv_blocks import check_divisible
 from tfodevideo.layers.spatial_encoding import SpatialEncoding
+from tfodevideo.precision import RecordsPrecision
+from tfodevideo.precision import default_full_precision
 
 
 @keras.saving.register_keras_serializable(package="tfodevideo")
-class ConvAutoEncoder(keras.Model):
+class ConvAutoEncoder(RecordsPrecision, keras.Model):
     """Image -> latent vector -> image, optionally with spatial encoding.
 
     The report found that this network learns MNIST but collapses to black
@@ -52,7 +54,9 @@ class ConvAutoEncoder(keras.Model):
         latent_l2=0.0,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        # Float32 itself under a mixed policy (see `VideoModel`).
+        super().__init__(**default_full_precision(kwargs))
+        self.record_precision()
         self.image_size = check_image_size(image_size)
         self.channels = check_int("channels", channels, minimum=1)
         self.latent_dim = check_int("latent_dim", latent_dim, minimum=1)
@@ -92,7 +96,8 @@ class ConvAutoEncoder(keras.Model):
 
     def build(self, images_shape):
         if not self.built:
-            self.call(tf.zeros([1, *self.image_size, self.channels]), training=False)
+            with self.precision_scope():
+                self.call(tf.zeros([1, *self.image_size, self.channels]), training=False)
             self.built = True
 
     def get_config(self):

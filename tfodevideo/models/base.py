@@ -13,12 +13,17 @@ from tfodevideo._checks import check_image_size
 from tfodevideo._checks import check_int
 from tfodevideo.constants import FRAME_DT
 from tfodevideo.models.inputs import check_inputs
+from tfodevideo.precision import RecordsPrecision
+from tfodevideo.precision import default_full_precision
 
 
-class VideoModel(keras.Model):
+class VideoModel(RecordsPrecision, keras.Model):
     """Frames at some times in, frames at other times out.
 
-    Subclasses write `forward`; `call` returns its frames.
+    Subclasses write `forward`; `call` returns its frames. A model made
+    inside `tfodevideo.precision.precision_scope("mixed_bfloat16")` computes
+    its convolutions in bfloat16, keeps its ODE, heads and output float32,
+    and records the precision in its config, so that it loads as it was.
 
     Args:
         image_size: `(H, W)` of the frames.
@@ -37,7 +42,11 @@ class VideoModel(keras.Model):
     """
 
     def __init__(self, image_size=(64, 64), channels=1, num_context=10, **kwargs):
-        super().__init__(**kwargs)
+        # The model itself computes in float32 under a mixed policy, so its
+        # times and frames are checked and returned in full precision; its
+        # layers compute in the policy they were built under.
+        super().__init__(**default_full_precision(kwargs))
+        self.record_precision()
         self.image_size = check_image_size(image_size)
         self.channels = check_int("channels", channels, minimum=1)
         self.num_context = check_int("num_context", num_context, minimum=1)
@@ -74,7 +83,8 @@ class VideoModel(keras.Model):
         # shapes, so that a reloaded model restores all weights.
         if self.built:
             return
-        self.call(self.example_inputs(), training=False)
+        with self.precision_scope():  # Layers made while building take it too.
+            self.call(self.example_inputs(), training=False)
         self.built = True
 
     def get_config(self):

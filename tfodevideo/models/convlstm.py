@@ -17,6 +17,7 @@ from keras import layers
 from tfodevideo._checks import check_int
 from tfodevideo.models.frame_steps import TEACHER_KEY
 from tfodevideo.models.frame_steps import FrameStepModel
+from tfodevideo.precision import full_precision
 
 
 @keras.saving.register_keras_serializable(package="tfodevideo")
@@ -78,6 +79,7 @@ class ConvLSTMBaseline(FrameStepModel):
         ]
         self.head = layers.Conv2D(
             self.patch**2 * self.channels, 1, activation="sigmoid", name="head",
+            dtype=full_precision(),
             bias_initializer=keras.initializers.Constant(-3.9),  # Start dark, as ConvDecoder.
         )
         self.teacher_forcing = self.add_weight(

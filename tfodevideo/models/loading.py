@@ -9,9 +9,10 @@ import keras
 from tfodevideo import losses  # noqa: F401
 from tfodevideo import metrics  # noqa: F401
 from tfodevideo.models.ode_video import ODEVideoModel
+from tfodevideo.precision import with_precision
 
 
-def load_model(path):
+def load_model(path, precision=None):
     """Loads a `.keras` file holding a tfodevideo video model.
 
     Importing this module registers every class a saved model of ours may
@@ -19,6 +20,9 @@ def load_model(path):
 
     Args:
         path: a `.keras` file of a `VideoODE` or `LatentODE`.
+        precision: None keeps the precision the model was saved with;
+            `"float32"`, `"mixed_bfloat16"` or `"mixed_float16"` rebuilds it
+            to compute in that one (`tfodevideo.precision.with_precision`).
 
     Returns:
         The model, built.
@@ -45,4 +49,6 @@ def load_model(path):
             f"{path!r} holds a {type(model).__name__}, not a tfodevideo video model "
             "(VideoODE or LatentODE)."
         )
+    if precision is not None:
+        model = with_precision(model, precision)
     return model

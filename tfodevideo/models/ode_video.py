@@ -118,8 +118,12 @@ class ODEVideoModel(VideoModel):
     def encode(self, frames, input_times, training=None):
         """Returns `(Z0, z_a)`: the initial dynamic state and the appearance."""
         images = self.spatial(self.head.encoder_images(frames))
-        return self.head(self.encoder(images, training=training), input_times, frames=frames,
-                         training=training)
+        state, appearance = self.head(self.encoder(images, training=training), input_times,
+                                      frames=frames, training=training)
+        # Latents in the model's precision (float32 under a mixed policy),
+        # whatever the head computed in.
+        return (tf.cast(state, self.compute_dtype),
+                tf.cast(appearance, self.compute_dtype))
 
     def anchor_times(self, input_times):
         """The time `(B,)` of each clip's initial state `Z0`."""

@@ -25,6 +25,7 @@ from keras import layers
 
 from tfodevideo._checks import check_int
 from tfodevideo.models.frame_steps import FrameStepModel
+from tfodevideo.precision import full_precision
 
 
 def _conv_sc(filters, stride, transpose=False, name=None):
@@ -163,7 +164,7 @@ class SimVPBaseline(FrameStepModel):
             for i, s in enumerate(reversed(strides))
         ]
         self.readout = layers.Conv2D(
-            self.channels, 1, activation="sigmoid", name="readout",
+            self.channels, 1, activation="sigmoid", name="readout", dtype=full_precision(),
             bias_initializer=keras.initializers.Constant(-3.9),  # Start dark.
         )
         blocks = dict(kernel_sizes=self.kernel_sizes, groups=self.groups)

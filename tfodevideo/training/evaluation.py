@@ -19,6 +19,7 @@ from tfodevideo.data.registry import frame_shape
 from tfodevideo.data.registry import held_out_batches
 from tfodevideo.metrics import FrameScores
 from tfodevideo.models import load_model
+from tfodevideo.precision import model_precision
 from tfodevideo.training.choices import TEST_SETS
 
 STANDARD_FRAMES = 20
@@ -78,6 +79,7 @@ def evaluate(
     dataset="mmnist2",
     seed=TEST_SEED,
     out_dir=None,
+    precision=None,
 ):
     """Scores a model and both baselines; writes JSON, CSV and PNG to `out_dir`.
 
@@ -93,6 +95,8 @@ def evaluate(
         seed: seed of the generated test clips.
         out_dir: where to write `evaluation.json`, `per_frame.csv` and
             `curves.png`; nothing is written when None.
+        precision: compute in this precision instead of the saved one (see
+            `load_model`); recorded in the report.
 
     Returns:
         A dict with `summary` and `curves` for `model`, `black_frames` and
@@ -104,7 +108,7 @@ def evaluate(
     if num_sequences is not None:
         check_int("num_sequences", num_sequences, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
-    model = load_model(model_path)
+    model = load_model(model_path, precision)
     data, horizon = test_pipeline(model, test_set, horizon, num_sequences, batch_size,
                                   dataset, seed)
 
@@ -120,6 +124,7 @@ def evaluate(
         "num_context": model.num_context,
         "horizon": horizon,
         "num_sequences": count,
+        "precision": model_precision(model),
         "summary": {name: s.summary() for name, s in scores.items()},
         "curves": {name: {k: v.tolist() for k, v in s.curves().items()}
                    for name, s in scores.items()},

@@ -10,6 +10,7 @@ import dataclasses
 from typing import Optional
 
 from tfodevideo._checks import check_choice
+from tfodevideo.precision import check_precision
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,6 +37,9 @@ class Preset:
         validation_clips: held-out clips scored after each epoch.
         learning_rate, decay_rate, decay_steps: Adam with the report's
             staircase decay (x0.9 every `decay_steps` steps).
+        precision: `"float32"`, `"mixed_bfloat16"` or `"mixed_float16"`: the
+            Keras dtype policy the model is built and trained under (see
+            `tfodevideo.precision`); video presets only.
         quick: overrides of the `--quick` variant (minutes on 2 CPU cores).
     """
 
@@ -54,6 +58,7 @@ class Preset:
     learning_rate: float = 1e-3
     decay_rate: float = 0.9
     decay_steps: int = 1000
+    precision: str = "float32"
     quick: dict = dataclasses.field(default_factory=dict)
 
 
@@ -286,6 +291,8 @@ def _checked(key, value, current):
             break
     if key in _POSITIVE_INTS and value < 1:
         raise ValueError(f"`{key}` must be at least 1. Received: {key}={value!r}")
+    if key == "precision":
+        check_precision(value)
     if key in _POSITIVE_FLOATS and not 0 < value < float("inf"):
         raise ValueError(f"`{key}` must be a positive number. Received: {key}={value!r}")
     return value

@@ -27,6 +27,8 @@ import tfodevideo
 from tfodevideo._checks import check_choice
 from tfodevideo._checks import check_int
 from tfodevideo.losses import FrameLoss
+from tfodevideo.precision import optimizer_for
+from tfodevideo.precision import precision_scope
 from tfodevideo.training import distributed
 from tfodevideo.training.callbacks import SafeBackupAndRestore
 from tfodevideo.training.callbacks import StopOnNaN
@@ -37,8 +39,17 @@ RUN_RECORD = "run.json"
 
 
 def build_model(preset):
-    """The preset's model, not yet compiled."""
-    return task_of(preset).build_model(preset)
+    """The preset's model, not yet compiled, built under its `precision`.
+
+    Layers take their dtype policy when they are made (some in `build`),
+    so the model is made and built inside `precision_scope`; a mixed model
+    keeps its policies after the scope, also when saved and loaded."""
+    task = task_of(preset)
+    with precision_scope(preset.precision):
+        model = task.build_model(preset)
+        if task.uses_fit:
+            model.build(None)
+    return model
 
 
 def make_data(preset, start_epoch=0, batch_size=None, seed=0):
@@ -111,12 +122,19 @@ def train(
     keras.utils.set_random_seed(seed)
     task = task_of(preset)
     if not task.uses_fit:
+        if preset.precision != "float32":
+            raise ValueError(
+                f"`precision` {preset.precision!r} applies to models trained with "
+                f"`fit`; preset {name!r} trains its own way in float32."
+            )
         record = task.run(preset, workdir, seed)
     else:
-        record = _train_keras(preset, workdir, verbose, strategy, seed)
+        with precision_scope(preset.precision):
+            record = _train_keras(preset, workdir, verbose, strategy, seed)
     record.update(
         {
             "preset": dataclasses.asdict(preset),
+            "precision": preset.precision,
             "quick": quick,
             "overrides": overrides or {},
             "seed": seed,
@@ -145,14 +163,17 @@ def compiled_model(preset, model=None):
     with its loss, the report's Adam schedule and its task's metrics.
 
     `model` (default: `build_model(preset)`) is compiled instead when given,
-    e.g. a baseline to train exactly as the preset's model is trained."""
+    e.g. a baseline to train exactly as the preset's model is trained (make
+    it inside `precision_scope(preset.precision)` for a mixed preset). The
+    optimizer scales the loss for `mixed_float16`."""
     if model is None:
         model = build_model(preset)
     model.build(None)  # BackupAndRestore restores into built models only.
     schedule = keras.optimizers.schedules.ExponentialDecay(
         preset.learning_rate, preset.decay_steps, preset.decay_rate, staircase=True
     )
-    model.compile(keras.optimizers.Adam(schedule), FrameLoss(**preset.loss),
+    optimizer = optimizer_for(keras.optimizers.Adam(schedule), preset.precision)
+    model.compile(optimizer, FrameLoss(**preset.loss),
                   metrics=task_of(preset).metrics())
     return model
 
