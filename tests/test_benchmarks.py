@@ -56,6 +56,28 @@ def test_speed_small_mode(tmp_path):
     assert tight["max_batch_dependence"] <= loose["max_batch_dependence"] + 1e-5
 
 
+def test_precision_small_mode(tmp_path):
+    from benchmarks import precision
+
+    out = tmp_path / "precision.json"
+    # One decoder (test_model_layers.py counts the cheaper ones' FLOPs).
+    assert precision.main(["--small", "--presets", "ball_latent_ode", "--decoders",
+                           "subpixel4_shallow", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert set(result["matmul_flops_per_s"]) == {"float32", "bfloat16"}
+    rows = {(row["decoder"], row["precision"]): row for row in result["rows"]}
+    assert set(rows) == {("subpixel4_shallow", p) for p in ("float32", "mixed_bfloat16")}
+    for (decoder, precision_name), row in rows.items():
+        assert row["train_sequences_per_s"] > 0 and row["predict_frames_per_s"] > 0
+        # The profile finds the products the policy moved to bfloat16, and
+        # only under the mixed policy.
+        low = sum(n for key, n in row["step_profile"]["products"].items()
+                  if key.endswith("bfloat16"))
+        assert (low > 0) == (precision_name == "mixed_bfloat16"), row["step_profile"]
+        assert row["decoder_flops_per_frame"] > 0
+    assert result["quality"] == []
+
+
 def test_centroids_find_the_true_ball_centre_through_haze_and_noise():
     from tfodevideo.metrics import centroids
     from tfodevideo.data import GaussianBall

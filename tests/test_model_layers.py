@@ -46,6 +46,33 @@ def test_encoder_and_decoder_shapes():
         ConvDecoder((18, 12), 1, (8, 4))
 
 
+# The largest share of the full decoder's FLOPs each variant may take,
+# about 0.65 and 0.2 at these sizes (they leave out the full-size blocks).
+@pytest.mark.parametrize("subpixel, convs, share", [(2, 2, 0.7), (4, 1, 0.25)])
+def test_a_sub_pixel_decoder_draws_the_same_size_for_fewer_flops(subpixel, convs, share):
+    from benchmarks.speed import graph_flops
+
+    options = dict(from_map=True, subpixel=subpixel, convs_per_stage=convs)
+    cheap = run_layer_test(ConvDecoder((32, 24), 2, (16, 8, 4), **options),
+                           tf.zeros((2, 4, 3, 6)), (2, 32, 24, 2))
+    assert 0.0 <= float(tf.reduce_min(cheap)) <= float(tf.reduce_max(cheap)) <= 1.0
+    # Every pixel of the larger image has its own value: the depth-to-space
+    # rearrangement, not a copy of its coarse neighbour.
+    decoder = ConvDecoder((32, 24), 1, (16, 8, 4), **options)
+    noisy = decoder(tf.random.normal((1, 4, 3, 6))).numpy()[0, :, :, 0]
+    assert noisy[0, 0] != noisy[0, 1] and noisy[0, 0] != noisy[1, 0]
+    spec = tf.TensorSpec((1, 4, 3, 6))
+    full = ConvDecoder((32, 24), 1, (16, 8, 4), from_map=True)
+    full(tf.zeros((1, 4, 3, 6)))
+    assert graph_flops(decoder, spec) < share * graph_flops(full, spec)
+
+
+def test_a_sub_pixel_factor_must_fit_the_blocks():
+    for bad in (3, 16, 0):
+        with pytest.raises(ValueError, match=f"subpixel.*{bad}"):
+            ConvDecoder((16, 16), 1, (8, 4), subpixel=bad)
+
+
 def test_frame_loss_terms():
     truth = tf.zeros((2, 3, 16, 16, 1))
     guess = tf.fill((2, 3, 16, 16, 1), 0.1)

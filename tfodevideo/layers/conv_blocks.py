@@ -10,6 +10,7 @@ side must be divisible by `2 ** len(channels)`.
 import math
 
 import keras
+import tensorflow as tf
 from keras import layers
 
 from tfodevideo._checks import check_float
@@ -96,6 +97,17 @@ class ConvDecoder(layers.Layer):
             gradient then vanishes (a ball auto-encoder with spatial
             encoding stayed at 6x the black-frame error on three seeds).
         norm_momentum: momentum of the batch norms' moving statistics.
+        subpixel: 1, 2, 4...: the last `log2(subpixel)` blocks are left out
+            and a 3x3 convolution at that coarser size draws `subpixel^2`
+            values per pixel, rearranged into a `subpixel`-times larger image
+            (depth-to-space, Shi et al., "Real-Time Single Image and Video
+            Super-Resolution Using an Efficient Sub-Pixel Convolutional
+            Neural Network", CVPR 2016). The full-size blocks are most of a
+            frame's FLOPs: on the `_cpu` trunk (64, 32, 16) at 64x64,
+            `subpixel=4` draws a frame with about a quarter of them
+            (`benchmarks/precision.py` counts them).
+        convs_per_stage: (conv 3x3, ReLU, batch norm) units per block: 2 as
+            in the report, 1 for a shallower, cheaper decoder.
         dynamics_dim: size of the position part of a latent vector; unused,
             the convolutions read position and appearance alike.
         **kwargs: standard `keras.layers.Layer` arguments.
@@ -109,7 +121,8 @@ class ConvDecoder(layers.Layer):
 
     def __init__(
         self, image_size, out_channels=1, channels=(256, 128, 64), from_map=False, *,
-        initial_mean=0.02, norm_momentum=NORM_MOMENTUM, dynamics_dim=None, **kwargs
+        initial_mean=0.02, norm_momentum=NORM_MOMENTUM, subpixel=1, convs_per_stage=2,
+        dynamics_dim=None, **kwargs
     ):
         super().__init__(**kwargs)
         del dynamics_dim  # Read with the appearance, see Args.
@@ -123,6 +136,14 @@ class ConvDecoder(layers.Layer):
         self.out_channels = check_int("out_channels", out_channels, minimum=1)
         self.channels = tuple(check_int("channels", c, minimum=1) for c in channels)
         check_divisible(self.image_size, len(self.channels))
+        self.subpixel = check_int("subpixel", subpixel, minimum=1)
+        skipped = int(math.log2(self.subpixel))
+        if 2**skipped != self.subpixel or skipped > len(self.channels):
+            raise ValueError(
+                f"`subpixel` must be a power of 2 up to 2 ** len(channels) = "
+                f"{2 ** len(self.channels)}. Received: subpixel={subpixel!r}"
+            )
+        self.convs_per_stage = check_int("convs_per_stage", convs_per_stage, minimum=1)
         factor = 2 ** len(self.channels)
         self.start = (self.image_size[0] // factor, self.image_size[1] // factor)
         dtype = self.dtype_policy
@@ -131,17 +152,17 @@ class ConvDecoder(layers.Layer):
                 self.start[0] * self.start[1] * self.channels[0], "relu", dtype=dtype
             )
         self.blocks = []
-        for filters in self.channels:
+        for filters in self.channels[: len(self.channels) - skipped]:
             self.blocks.append(
                 layers.UpSampling2D(2, interpolation="bilinear", dtype=dtype)
             )
-            self.blocks += (_conv_bn(filters, dtype, self.norm_momentum)
-                            + _conv_bn(filters, dtype, self.norm_momentum))
+            for _ in range(self.convs_per_stage):
+                self.blocks += _conv_bn(filters, dtype, self.norm_momentum)
         logit = math.log(self.initial_mean / (1 - self.initial_mean))
+        # Float32 under a mixed policy: the frames leave in full precision.
         self.head = layers.Conv2D(
-            # Float32 under a mixed policy: the frames leave in full precision.
-            out_channels, 1, activation="sigmoid", dtype=full_precision(dtype),
-            bias_initializer=keras.initializers.Constant(logit),
+            out_channels * self.subpixel**2, 1 if self.subpixel == 1 else 3, padding="same",
+            dtype=full_precision(dtype), bias_initializer=keras.initializers.Constant(logit),
         )
 
     def call(self, latent, training=None):
@@ -151,7 +172,10 @@ class ConvDecoder(layers.Layer):
             )
         for layer in self.blocks:
             latent = layer(latent, training=training)
-        return self.head(latent)
+        logits = self.head(latent)
+        if self.subpixel > 1:
+            logits = tf.nn.depth_to_space(logits, self.subpixel)
+        return keras.ops.sigmoid(logits)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], *self.image_size, self.out_channels)
@@ -165,4 +189,6 @@ class ConvDecoder(layers.Layer):
             "from_map": self.from_map,
             "initial_mean": self.initial_mean,
             "norm_momentum": self.norm_momentum,
+            "subpixel": self.subpixel,
+            "convs_per_stage": self.convs_per_stage,
         }

@@ -1,0 +1,226 @@
+"""Mixed precision and cheaper decoders, side by side in one process.
+
+For each preset and each variant (a precision and a decoder option):
+
+- training sequences/s of `train_on_batch` on a batch in memory, and
+  predicted frames/s at batch 8 (both medians of repeated runs);
+- the decoder's FLOPs per frame (TensorFlow's profiler) and parameters;
+- for every variant, where a training step's work happens: the matrix
+  products and convolutions of the forward and gradient graphs counted by
+  the dtype they compute in, and the casts between dtypes.
+
+Beside them, this machine's float32 and bfloat16 matmul rates, measured in
+the same run, and which vector extensions its CPU reports: bfloat16 is only
+fast where the cores have AVX512_BF16 (or AMX); elsewhere oneDNN converts
+to float32 around every product.
+
+With `--quality-steps N`, every variant of the first preset is also trained
+N steps by `tfodevideo.training.train` (the same seed and clips) and scored
+on the `validation` split after the last step.
+
+    python -m benchmarks.precision --json benchmarks/results/precision/precision.json
+    python -m benchmarks.precision --quality-steps 1500 --json ...
+    python -m benchmarks.precision --small     # tiny models, a quick check (tests)
+"""
+
+import argparse
+import collections
+import os
+import sys
+import tempfile
+
+import keras
+import tensorflow as tf
+
+from benchmarks import common
+from benchmarks.speed import SMALL
+from benchmarks.speed import _batch
+from benchmarks.speed import graph_flops
+from tfodevideo.losses import FrameLoss
+from tfodevideo.precision import PRECISIONS
+from tfodevideo.precision import optimizer_for
+from tfodevideo.training.presets import resolve
+from tfodevideo.training.trainer import build_model
+from tfodevideo.training.trainer import train
+
+PRESETS = ("mmnist2_10to10_cpu", "mmnist1_2to18_cpu", "ball_latent_ode")
+# Decoder options of `ConvDecoder` compared with its default.
+DECODERS = {
+    "default": {},
+    "subpixel2": {"subpixel": 2},
+    "subpixel4_shallow": {"subpixel": 4, "convs_per_stage": 1},
+}
+# Products whose dtype decides the speed, in the forward and gradient graphs.
+PRODUCTS = ("MatMul", "BatchMatMulV2", "BatchMatMulV3", "Conv2D", "Conv2DBackpropInput",
+            "Conv2DBackpropFilter", "_FusedConv2D", "_FusedMatMul", "Einsum")
+
+
+def matmul_rate(dtype, size=2048, repeats=10):
+    """FLOP/s of a `size x size` matmul in `dtype` on this machine."""
+    a = tf.cast(tf.random.normal([size, size]), dtype)
+    b = tf.cast(tf.random.normal([size, size]), dtype)
+    product = tf.function(lambda: tf.reduce_sum(tf.cast(tf.matmul(a, b), tf.float32)))
+    return 2.0 * size**3 / common.median_seconds(lambda: product().numpy(), repeats, warmup=2)
+
+
+def variant_preset(name, precision, decoder, small=False):
+    """The preset with `precision` and the decoder option `decoder`."""
+    overrides = dict(SMALL) if small else {}
+    overrides["precision"] = precision
+    if DECODERS[decoder]:
+        overrides["model.decoder_options"] = DECODERS[decoder]
+    return resolve(name, quick=small, overrides=overrides)
+
+
+def step_profile(model, loss, inputs, targets):
+    """Products by the dtype they compute in, and casts, of one training step.
+
+    Counts nodes of the step's graph and of every function it calls (the
+    ODE solver's loops and adjoint live in such functions); a node inside a
+    loop is counted once, however often it runs.
+    """
+    variables = model.trainable_variables
+
+    def step(x, y):
+        with tf.GradientTape() as tape:
+            value = loss(y, model(x, training=True))
+        return tape.gradient(value, variables)
+
+    specs = ({k: tf.TensorSpec(v.shape, v.dtype) for k, v in inputs.items()},
+             tf.TensorSpec(targets.shape, targets.dtype))
+    definition = tf.function(step).get_concrete_function(*specs).graph.as_graph_def()
+    nodes = list(definition.node)
+    for function in definition.library.function:
+        nodes += list(function.node_def)
+    products, casts = collections.Counter(), collections.Counter()
+    for node in nodes:
+        if node.op in PRODUCTS and "T" in node.attr:
+            products[f"{node.op}:{tf.dtypes.as_dtype(node.attr['T'].type).name}"] += 1
+        elif node.op == "Cast":
+            source = tf.dtypes.as_dtype(node.attr["SrcT"].type).name
+            target = tf.dtypes.as_dtype(node.attr["DstT"].type).name
+            casts[f"{source}->{target}"] += 1
+    return {"products": dict(sorted(products.items())), "casts": dict(sorted(casts.items()))}
+
+
+def bench_variant(name, precision, decoder, small):
+    """Speed, decoder cost and step profile of one variant."""
+    preset = variant_preset(name, precision, decoder, small)
+    keras.utils.set_random_seed(0)
+    model = build_model(preset)
+    loss = FrameLoss(**preset.loss)
+    model.compile(optimizer_for(keras.optimizers.Adam(1e-3), precision), loss)
+    repeats = 2 if small else 5
+    inputs, targets = _batch(preset, preset.batch_size)
+    train_seconds = common.median_seconds(lambda: model.train_on_batch(inputs, targets), repeats)
+    batch = 2 if small else 8
+    one, _ = _batch(preset, batch)
+    predict = tf.function(lambda x: model(x, training=False))
+    frames = batch * one["query_times"].shape[-1]
+    predict_seconds = common.median_seconds(lambda: predict(one).numpy(), repeats)
+    state, appearance = model.encode(one["frames"], one["input_times"], training=False)
+    positions = model.integrate(state, one["query_times"], model.anchor_times(one["input_times"]))
+    decoder_flops = graph_flops(
+        lambda p, a: model.decode(p, a, training=False),
+        tf.TensorSpec(positions.shape, positions.dtype),
+        tf.TensorSpec(appearance.shape, appearance.dtype))
+    return {
+        "preset": name,
+        "precision": precision,
+        "decoder": decoder,
+        "decoder_options": DECODERS[decoder],
+        "params": int(model.count_params()),
+        "decoder_params": int(model.decoder.count_params()),
+        "train_sequences_per_s": preset.batch_size / train_seconds,
+        "predict_batch": batch,
+        "predict_frames_per_s": frames / predict_seconds,
+        "decoder_flops_per_frame": decoder_flops / frames,
+        "step_profile": step_profile(model, loss, inputs, targets),
+    }
+
+
+def quality(name, precision, decoder, steps, seed, small):
+    """Validation scores of the variant trained `steps` steps by `train`."""
+    preset = variant_preset(name, precision, decoder, small)
+    epochs = max(1, steps // preset.steps_per_epoch)
+    overrides = {"precision": precision, "epochs": epochs,
+                 "steps_per_epoch": steps // epochs, **(SMALL if small else {})}
+    if DECODERS[decoder]:
+        overrides["model.decoder_options"] = DECODERS[decoder]
+    with tempfile.TemporaryDirectory() as workdir:
+        record = train(name, os.path.join(workdir, "run"), quick=small, overrides=overrides,
+                       verbose=0, seed=seed)
+    metrics = record["final_metrics"]
+    return {"preset": name, "precision": precision, "decoder": decoder, "seed": seed,
+            "steps": epochs * (steps // epochs), "wall_seconds": record["wall_seconds"],
+            **{key: metrics[key] for key in ("val_loss", "val_psnr", "val_ssim")
+               if key in metrics}}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--presets", nargs="+", default=list(PRESETS))
+    parser.add_argument("--precisions", nargs="+", default=["float32", "mixed_bfloat16"],
+                        choices=list(PRECISIONS))
+    parser.add_argument("--decoders", nargs="+", default=list(DECODERS), choices=list(DECODERS))
+    parser.add_argument("--quality-steps", type=int, default=0,
+                        help="train each variant of the first preset this many steps")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the quality runs")
+    parser.add_argument("--small", action="store_true", help="tiny models, quick check")
+    parser.add_argument("--json", help="write the result here")
+    args = parser.parse_args(argv)
+    if args.quality_steps < 0:
+        raise SystemExit(f"`--quality-steps` must be >= 0. Received: {args.quality_steps}")
+    size = 256 if args.small else 2048
+    peaks = {dtype: matmul_rate(dtype, size) for dtype in ("float32", "bfloat16")}
+    rows = []
+    for name in args.presets:
+        conv = resolve(name).model_args.get("decoder", "conv") == "conv"
+        for decoder in args.decoders if conv else ["default"]:
+            for precision in args.precisions:
+                rows.append(bench_variant(name, precision, decoder, args.small))
+                print({k: v for k, v in rows[-1].items() if k != "step_profile"}, flush=True)
+    trained = []
+    for decoder in args.decoders if args.quality_steps else []:
+        for precision in args.precisions:
+            trained.append(quality(args.presets[0], precision, decoder, args.quality_steps,
+                                   args.seed, args.small))
+            print(trained[-1], flush=True)
+    result = {**common.machine(), "command": "python -m benchmarks.precision "
+              + " ".join(argv if argv is not None else sys.argv[1:]),
+              "matmul_flops_per_s": peaks, "rows": rows, "quality": trained}
+    common.save(result, args.json)
+    print_tables(result)
+    return 0
+
+
+def print_tables(result):
+    """The figures as the Markdown tables of RESULTS.md."""
+    peaks = result["matmul_flops_per_s"]
+    print(f"\nmatmul: float32 {peaks['float32'] / 1e9:.1f} GFLOP/s, bfloat16 "
+          f"{peaks['bfloat16'] / 1e9:.1f} GFLOP/s; CPU flags {result['cpu_flags']}")
+    print("| preset | decoder | precision | train seq/s | x float32 | frames/s | "
+          "decoder MFLOP/frame | 16-bit products / all |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    base = {(r["preset"], r["decoder"]): r for r in result["rows"] if r["precision"] == "float32"}
+    for row in result["rows"]:
+        reference = base.get((row["preset"], row["decoder"]))
+        ratio = (row["train_sequences_per_s"] / reference["train_sequences_per_s"]
+                 if reference else float("nan"))
+        products = row["step_profile"]["products"]
+        low = sum(n for k, n in products.items() if k.endswith(("bfloat16", "float16")))
+        frames = row["predict_frames_per_s"]
+        print(f"| {row['preset']} | {row['decoder']} | {row['precision']} | "
+              f"{row['train_sequences_per_s']:.2f} | {ratio:.2f} | {frames:.0f} | "
+              f"{row['decoder_flops_per_frame'] / 1e6:.1f} | {low} / {sum(products.values())} |")
+    if result["quality"]:
+        print("\n| preset | decoder | precision | steps | wall (s) | val PSNR | val SSIM |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
+        for row in result["quality"]:
+            print(f"| {row['preset']} | {row['decoder']} | {row['precision']} | {row['steps']} "
+                  f"| {row['wall_seconds']:.0f} | {row.get('val_psnr', float('nan')):.2f} | "
+                  f"{row.get('val_ssim', float('nan')):.3f} |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
