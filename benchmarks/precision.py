@@ -173,22 +173,26 @@ def main(argv=None):
         raise SystemExit(f"`--quality-steps` must be >= 0. Received: {args.quality_steps}")
     size = 256 if args.small else 2048
     peaks = {dtype: matmul_rate(dtype, size) for dtype in ("float32", "bfloat16")}
-    rows = []
+    rows, trained = [], []
+    # Saved after every variant: a stopped run keeps the rows it finished.
+    result = {**common.machine(), "command": "python -m benchmarks.precision "
+              + " ".join(argv if argv is not None else sys.argv[1:]),
+              "matmul_flops_per_s": peaks, "rows": rows, "quality": trained,
+              "finished": False}
     for name in args.presets:
         conv = resolve(name).model_args.get("decoder", "conv") == "conv"
         for decoder in args.decoders if conv else ["default"]:
             for precision in args.precisions:
                 rows.append(bench_variant(name, precision, decoder, args.small))
                 print({k: v for k, v in rows[-1].items() if k != "step_profile"}, flush=True)
-    trained = []
+                common.save(result, args.json)
     for decoder in args.decoders if args.quality_steps else []:
         for precision in args.precisions:
             trained.append(quality(args.presets[0], precision, decoder, args.quality_steps,
                                    args.seed, args.small))
             print(trained[-1], flush=True)
-    result = {**common.machine(), "command": "python -m benchmarks.precision "
-              + " ".join(argv if argv is not None else sys.argv[1:]),
-              "matmul_flops_per_s": peaks, "rows": rows, "quality": trained}
+            common.save(result, args.json)
+    result["finished"] = True
     common.save(result, args.json)
     print_tables(result)
     return 0

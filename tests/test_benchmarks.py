@@ -75,7 +75,7 @@ def test_precision_small_mode(tmp_path):
                   if key.endswith("bfloat16"))
         assert (low > 0) == (precision_name == "mixed_bfloat16"), row["step_profile"]
         assert row["decoder_flops_per_frame"] > 0
-    assert result["quality"] == []
+    assert result["quality"] == [] and result["finished"] is True
 
 
 def test_centroids_find_the_true_ball_centre_through_haze_and_noise():
