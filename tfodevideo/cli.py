@@ -20,8 +20,8 @@ import shutil
 import sys
 
 from tfodevideo.constants import FRAME_DT
+from tfodevideo.constants import PRECISIONS
 from tfodevideo.training.choices import OBJECTIVES
-from tfodevideo.training.choices import PRECISIONS
 from tfodevideo.training.choices import STRATEGIES
 from tfodevideo.training.choices import TEST_SETS
 from tfodevideo.training.choices import TUNERS

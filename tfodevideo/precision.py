@@ -25,7 +25,7 @@ import contextlib
 import keras
 
 from tfodevideo._checks import check_choice
-from tfodevideo.training.choices import PRECISIONS
+from tfodevideo.constants import PRECISIONS
 
 
 def check_precision(precision):

@@ -9,5 +9,3 @@ TUNERS = ("random", "bayesian", "hyperband")
 OBJECTIVES = {"val_psnr": "max", "val_ssim": "max", "val_loss": "min"}
 # Test sets of `evaluate(test_set=)`.
 TEST_SETS = ("standard", "generated")
-# Keras dtype policies of `--precision`, see `tfodevideo.precision`.
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
