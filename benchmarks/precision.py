@@ -63,13 +63,12 @@ def matmul_rate(dtype, size=2048, repeats=10):
     return 2.0 * size**3 / common.median_seconds(lambda: product().numpy(), repeats, warmup=2)
 
 
-def variant_preset(name, precision, decoder, small=False):
-    """The preset with `precision` and the decoder option `decoder`."""
-    overrides = dict(SMALL) if small else {}
-    overrides["precision"] = precision
+def variant_overrides(precision, decoder, small=False):
+    """Preset overrides of a variant: `precision` and the decoder option."""
+    overrides = {**(SMALL if small else {}), "precision": precision}
     if DECODERS[decoder]:
         overrides["model.decoder_options"] = DECODERS[decoder]
-    return resolve(name, quick=small, overrides=overrides)
+    return overrides
 
 
 def step_profile(model, loss, inputs, targets):
@@ -105,7 +104,7 @@ def step_profile(model, loss, inputs, targets):
 
 def bench_variant(name, precision, decoder, small):
     """Speed, decoder cost and step profile of one variant."""
-    preset = variant_preset(name, precision, decoder, small)
+    preset = resolve(name, quick=small, overrides=variant_overrides(precision, decoder, small))
     keras.utils.set_random_seed(0)
     model = build_model(preset)
     loss = FrameLoss(**preset.loss)
@@ -141,12 +140,9 @@ def bench_variant(name, precision, decoder, small):
 
 def quality(name, precision, decoder, steps, seed, small):
     """Validation scores of the variant trained `steps` steps by `train`."""
-    preset = variant_preset(name, precision, decoder, small)
-    epochs = max(1, steps // preset.steps_per_epoch)
-    overrides = {"precision": precision, "epochs": epochs,
-                 "steps_per_epoch": steps // epochs, **(SMALL if small else {})}
-    if DECODERS[decoder]:
-        overrides["model.decoder_options"] = DECODERS[decoder]
+    overrides = variant_overrides(precision, decoder, small)
+    epochs = max(1, steps // resolve(name, quick=small, overrides=overrides).steps_per_epoch)
+    overrides.update(epochs=epochs, steps_per_epoch=steps // epochs)
     with tempfile.TemporaryDirectory() as workdir:
         record = train(name, os.path.join(workdir, "run"), quick=small, overrides=overrides,
                        verbose=0, seed=seed)

@@ -118,40 +118,23 @@ def model_precision(model):
 def with_precision(model, precision):
     """A copy of `model` computing in `precision`, with the same weights.
 
-    A saved model keeps the dtype policies it was built with; this rebuilds
-    it from its config with every layer's policy left to `precision` (the
-    layers that must stay float32 choose so again) and copies the weights,
-    which are float32 in every precision. With the model's own precision
-    the copy predicts exactly as the model does.
+    A saved model keeps the precision it was made in (`RecordsPrecision`);
+    this rebuilds it from its config with `precision` recorded instead (its
+    layers take their policies when made, those that must stay float32
+    choose so again) and copies the weights, which are float32 in every
+    precision. With the model's own precision the copy predicts exactly as
+    the model does.
 
     Args:
         model: a built Keras model of this package.
         precision: one of `PRECISIONS`.
     """
-    config = _without_policies(keras.saving.serialize_keras_object(model))
+    config = keras.saving.serialize_keras_object(model)
     config["config"]["precision"] = check_precision(precision)
     copy = keras.saving.deserialize_keras_object(config)
     copy.build(None)
     copy.set_weights(model.get_weights())
     return copy
-
-
-def _without_policies(config):
-    """`config` with every layer's `dtype` policy set to None (the global one)."""
-    if isinstance(config, dict):
-        return {
-            key: None if key == "dtype" and _is_policy(value) else _without_policies(value)
-            for key, value in config.items()
-        }
-    if isinstance(config, (list, tuple)):
-        return type(config)(_without_policies(value) for value in config)
-    return config
-
-
-def _is_policy(value):
-    if isinstance(value, dict):
-        return "DTypePolicy" in str(value.get("class_name", ""))
-    return isinstance(value, str)
 
 
 def optimizer_for(optimizer, precision):

@@ -296,7 +296,8 @@ class PairDifferenceHead(layers.Layer):
     latent = "vector"
 
     def __init__(self, dynamics_dim, **kwargs):
-        # Float32 under a mixed policy: it finds sub-pixel centres, cheaply.
+        # Float32 under a mixed policy: its output is the ODE's initial state,
+        # which is float32, and its layers are small.
         super().__init__(**default_full_precision(kwargs))
         self.dynamics_dim = check_int("dynamics_dim", dynamics_dim, minimum=1)
         self.flatten = layers.Flatten(name="flatten", dtype=self.dtype_policy)
