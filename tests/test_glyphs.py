@@ -8,6 +8,7 @@ from helpers import run_layer_test
 from tfodevideo.layers.glyphs import GlyphDecoder
 from tfodevideo.layers.glyphs import cut_out
 from tfodevideo.layers.glyphs import place
+from tfodevideo.layers.glyphs import snap
 
 
 def reference_place(glyph, x, y, height, width):
@@ -142,6 +143,42 @@ def test_pixel_codes_are_the_glyphs_drawn():
     fresh = GlyphDecoder((12, 12), 1, dynamics_dim=2, glyph_size=4, glyph_code="pixels")
     with pytest.raises(ValueError, match="16 values per slot"):
         fresh(tf.zeros([1, 2 + 9]))
+
+
+@pytest.mark.parametrize("size", [(4, 4), (5, 5), (4, 7)])
+def test_snapped_centres_copy_glyphs_to_the_nearest_whole_pixels(size):
+    rng = np.random.default_rng(2)
+    glyph = rng.uniform(0.1, 1, (*size, 1)).astype("float32")
+    centres = rng.uniform(4, 11, (8, 2)).astype("float32")
+    snapped = snap(tf.constant(centres), size).numpy()
+    assert np.abs(snapped - centres).max() <= 0.5
+    for x, y in snapped:
+        placed = place(tf.constant(glyph[None]), tf.constant([[x, y]]), (16, 16)).numpy()[0]
+        top, left = y - (size[0] - 1) / 2, x - (size[1] - 1) / 2
+        assert top == int(top) and left == int(left)
+        expected = np.zeros((16, 16, 1), "float32")
+        expected[int(top):int(top) + size[0], int(left):int(left) + size[1]] = glyph
+        np.testing.assert_allclose(placed, expected, atol=1e-6)
+
+
+def test_a_whole_pixel_decoder_draws_at_snapped_centres_and_passes_the_gradient():
+    options = dict(dynamics_dim=2, glyph_size=4, glyph_code="pixels")
+    whole, sub_pixel = (GlyphDecoder((12, 12), 1, whole_pixels=flag, **options)
+                        for flag in (True, False))
+    glyph = np.random.default_rng(6).uniform(0, 1, (1, 16)).astype("float32")
+    positions = tf.Variable([[0.13, -0.31]])
+    with tf.GradientTape() as tape:
+        frame = whole(tf.concat([positions, glyph], axis=1))
+        loss = tf.reduce_sum(frame * np.arange(144, dtype="float32").reshape(1, 12, 12, 1))
+    centre = whole.centres(positions)
+    snapped = tf.reshape(snap(centre, (4, 4)) / 5.5 - 1.0, [1, 2])
+    expected = sub_pixel(tf.concat([snapped, glyph], axis=1))
+    np.testing.assert_allclose(frame, expected, atol=1e-6)
+    # Copied pixels (up to the rounding of the straight-through sum).
+    values = np.append(np.clip(glyph[0], 0, 1), 0.0)
+    assert np.abs(np.asarray(frame).reshape(-1, 1) - values).min(axis=1).max() < 1e-6
+    assert np.all(tape.gradient(loss, positions) != 0)
+    assert whole.get_config()["whole_pixels"] is True
 
 
 @pytest.mark.parametrize(

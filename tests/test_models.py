@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from helpers import run_model_saving_test
 from tfodevideo.data import GaussianBall
+from tfodevideo.data import MovingMNIST
 from tfodevideo.data import video_dataset
 from tfodevideo.models import ConvAutoEncoder
 from tfodevideo.models import LatentODE
@@ -111,6 +112,9 @@ MODELS = {
     "glyph": lambda: VideoODE(num_context=2, **TINY_GLYPH),
     "cutout": lambda: VideoODE(num_context=2, **TINY_CUTOUT),
     "appearance_ode": lambda: VideoODE(num_context=2, appearance_ode=True, **TINY),
+    "cutout_walls": lambda: VideoODE(num_context=2, walls=0.5, **TINY_CUTOUT),
+    "cutout_whole_pixels": lambda: VideoODE(num_context=2, **dict(
+        TINY_CUTOUT, decoder_options={"glyph_size": 6, "whole_pixels": True})),
     "cutout_uncertainty": lambda: VideoODE(num_context=2, **dict(
         TINY_CUTOUT, decoder_options={"glyph_size": 6, "uncertainty": True})),
     "latent_ode_glyph": lambda: LatentODE(
@@ -196,6 +200,26 @@ def test_cutout_slots_carry_the_pixels_around_their_centres():
     predicted = model(inputs, training=False)[:, 0]
     drawn = model.decode(state[:, None, :4], appearance, training=False)[:, 0]
     np.testing.assert_allclose(predicted, drawn, atol=1e-5)
+
+
+def test_a_whole_pixel_cutout_model_copies_the_digit_and_draws_it_back_at_the_anchor(
+        data_dir):
+    """Cut at whole pixels, a digit's cut-out is its frame's pixels, not an
+    interpolation of them, and drawn at the line fitted through ten frames
+    it lands where it was: the last input frame comes back exactly."""
+    clips = MovingMNIST(num_digits=1, num_frames=10, split="validation",
+                        data_dir=data_dir).generate(6, seed=3)["frames"].numpy()
+    model = VideoODE(num_context=10, dynamics_dim=2, appearance_dim=32 * 32, latent="slots",
+                     slot_appearance="cutout", decoder="glyph", encoder_channels=(4, 8, 8),
+                     field_units=8, field_depth=1, walls=0.6,
+                     decoder_options={"whole_pixels": True})
+    times = np.tile(np.arange(10, dtype="float32") * 0.1, (6, 1))
+    inputs = {"frames": clips, "input_times": times, "query_times": times[:, -1:]}
+    _, appearance = model.encode(clips, times, training=False)
+    assert set(np.unique(appearance)) <= set(np.unique(clips[:, -1]))
+    drawn = model(inputs, training=False).numpy()[:, 0]
+    exact = [np.allclose(drawn[k], clips[k, -1], atol=1e-6) for k in range(6)]
+    assert sum(exact) >= 5, exact
 
 
 def test_an_appearance_ode_starts_as_the_model_without_it_and_then_moves_the_look():

@@ -29,7 +29,7 @@ MODELS = {
     "cutout": lambda: VideoODE(
         num_context=2, dynamics_dim=4, appearance_dim=72, latent="slots", decoder="glyph",
         slot_appearance="cutout", decoder_options={"glyph_size": 6, "hidden_units": 8},
-        **TINY),
+        walls=0.5, **TINY),
 }
 
 
@@ -147,8 +147,10 @@ def test_a_mixed_model_saves_loads_and_exports_with_float32_frames(kind, tmp_pat
         frames=tf.constant(inputs["frames"]), input_times=tf.constant(inputs["input_times"]),
         query_times=tf.constant(inputs["query_times"][0]))["frames"]
     assert frames.dtype == tf.float32
-    # One graph against another: float32 sums may round differently.
-    np.testing.assert_allclose(frames.numpy(), expected, atol=1e-5)
+    # One graph against another: float32 sums may round differently, and a
+    # cut-out slot's centre (pixels, ~1e-6 apart) moves a glyph's sub-pixel
+    # weights by that much times its steepest edge (up to 1 per pixel).
+    np.testing.assert_allclose(frames.numpy(), expected, atol=5e-5)
     if kind == "video":
         swap = served.signatures["swap_appearance"]
         keys = {k: tf.constant(v) for k, v in inputs.items() if k != "query_times"}

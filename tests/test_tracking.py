@@ -7,6 +7,10 @@ import tensorflow as tf
 from tfodevideo.data import MovingMNIST
 from tfodevideo.layers.glyphs import cut_out
 from tfodevideo.layers.tracking import centre_on_mass
+from tfodevideo.layers.tracking import cut_out_each
+from tfodevideo.layers.tracking import find_objects
+from tfodevideo.layers.tracking import fit_last_run
+from tfodevideo.layers.tracking import nearest_masks
 from tfodevideo.layers.tracking import frame_centroid
 from tfodevideo.layers.tracking import match_shift
 from tfodevideo.layers.tracking import track_back
@@ -85,3 +89,94 @@ def test_the_frame_centroid_is_the_digit_mass_centre_and_blank_frames_fall_back(
     found = frame_centroid(tf.constant(images), fallback).numpy()[:, 0]
     np.testing.assert_allclose(found[:6], [mass_centre(f) for f in frames[:, -1]], atol=1e-3)
     np.testing.assert_array_equal(found[6], [5.0, 5.0])
+
+
+def test_the_line_since_the_last_turn_gives_the_velocity_of_truncated_positions(data_dir):
+    """Moving MNIST draws digits at whole pixels: ten frames' line is far
+    closer to the true velocity than the last step, and a turn inside the
+    frames cuts the line there."""
+    clips = MovingMNIST(num_digits=2, num_frames=10, split="validation",
+                        data_dir=data_dir).generate(64, seed=5)
+    corners = clips["positions"].numpy()  # (B, 10, 2, 2), before truncation.
+    times = np.tile(np.arange(10, dtype="float32") * 0.1, (64, 1))
+    position, velocity = fit_last_run(tf.constant(np.floor(corners)), tf.constant(times))
+    steps = np.diff(corners, axis=1)
+    true_velocity = steps[:, -1] / 0.1
+    # Coordinates that moved straight through the last seven frames, off
+    # the walls (a digit at a wall has been clamped there: it turns next).
+    same_way = np.all(np.sign(steps[:, -6:]) == np.sign(steps[:, -1:]), axis=1)
+    off_walls = np.all((corners[:, -7:] > 0) & (corners[:, -7:] < 36), axis=1)
+    long_runs = same_way & off_walls
+    assert long_runs.sum() > 100
+    error = np.abs(velocity.numpy() - true_velocity)[long_runs] * 0.1  # Pixels per frame.
+    last_step = np.abs(np.diff(np.floor(corners), axis=1)[:, -1] - corners[:, -1]
+                       + corners[:, -2])[long_runs]
+    # A few lines reach one frame past a bounce that truncation hid (the
+    # frame before the wall and the wall itself fall on the same pixel).
+    assert np.percentile(error, 90) < 0.1 and error.mean() < 0.25 * last_step.mean(), (
+        error.mean(), last_step.mean())
+    # The fitted position now is the true one less the mean truncation.
+    offset = (corners[:, -1] - 0.5 - position.numpy())[long_runs]
+    assert np.percentile(np.abs(offset), 90) < 0.5 and abs(offset.mean()) < 0.1
+
+
+def test_two_frames_give_the_last_step_and_a_turn_ends_the_line():
+    times = tf.constant([[0.0, 0.1, 0.2, 0.3, 0.4, 0.5]])
+    # x turns at frame 2 (a bounce at 12); y stands still then moves by whole pixels.
+    track = tf.constant([[[[4.0, 9.0]], [[8.0, 9.0]], [[12.0, 9.0]], [[9.0, 9.0]],
+                          [[6.0, 10.0]], [[3.0, 10.0]]]])
+    position, velocity = fit_last_run(track, times)
+    np.testing.assert_allclose(position[0, 0, 0], 3.0, atol=1e-5)
+    np.testing.assert_allclose(velocity[0, 0, 0], -30.0, atol=1e-4)  # Frames 2..5 only.
+    assert 0.0 < velocity[0, 0, 1] < 5.0  # A slow drift, not a turn.
+    position, velocity = fit_last_run(track[:, -2:], times[:, -2:])
+    np.testing.assert_allclose(position, track[:, -1], atol=1e-6)
+    np.testing.assert_allclose(velocity, (track[:, -1] - track[:, -2]) / 0.1, atol=1e-4)
+
+
+def two_digit_frames(data_dir, count=128):
+    """Frames of two digits, each digit's intensity centroid, and each
+    digit drawn alone."""
+    source = MovingMNIST(num_digits=2, num_frames=1, split="validation", data_dir=data_dir)
+    params = source.sample_clips(count, seed=7)
+    frames = source.render(params)["frames"].numpy()[:, 0]
+    alone = [source.render(dict(params, digit=params["digit"][:, k:k + 1],
+                                position=params["position"][:, k:k + 1],
+                                angle=params["angle"][:, k:k + 1]))["frames"].numpy()[:, 0]
+             for k in range(2)]
+    centroids = np.stack([[mass_centre(image) for image in images] for images in alone], 1)
+    return frames, centroids, alone
+
+
+def test_two_digits_apart_are_found_at_their_centroids(data_dir):
+    frames, truth, _ = two_digit_frames(data_dir)
+    fallback = tf.constant(np.full((len(frames), 2, 2), 31.5, "float32"))
+    found = find_objects(tf.constant(frames), 2, fallback).numpy()
+    distance = np.linalg.norm(found[:, :, None] - truth[:, None], axis=-1)
+    matched = np.minimum(distance[:, 0, 0] + distance[:, 1, 1],
+                         distance[:, 0, 1] + distance[:, 1, 0]) / 2
+    apart = np.linalg.norm(truth[:, 0] - truth[:, 1], axis=-1) > 20
+    assert apart.sum() > 30
+    assert matched[apart].max() < 1.0, matched[apart].max()
+    # One object is the frame's centroid; a blank frame keeps the fallback.
+    images = np.concatenate([frames[:2], np.zeros((1, 64, 64, 1), "float32")])
+    one = find_objects(tf.constant(images), 1, tf.constant(np.full((3, 1, 2), 5.0, "float32")))
+    np.testing.assert_allclose(one[:2, 0], [mass_centre(f) for f in frames[:2]], atol=1e-3)
+    blank = find_objects(tf.constant(images[2:]), 2, fallback[:1]).numpy()
+    np.testing.assert_array_equal(blank, fallback[:1])
+
+
+def test_each_cut_out_holds_only_its_own_digit(data_dir):
+    frames, truth, alone = two_digit_frames(data_dir)
+    apart = np.linalg.norm(truth[:, 0] - truth[:, 1], axis=-1) > 28
+    frames, truth = frames[apart], truth[apart]
+    alone = [images[apart] for images in alone]
+    centres = tf.constant(truth.astype("float32"))
+    masks = nearest_masks(tf.constant(frames), centres)
+    np.testing.assert_array_equal(tf.reduce_sum(masks, axis=1), 1.0)  # A partition.
+    patches = cut_out_each(tf.constant(frames), masks, centres, (32, 32)).numpy()
+    for k in range(2):
+        expected = cut_out(tf.constant(alone[k]), centres[:, k:k + 1], (32, 32)).numpy()[:, 0]
+        np.testing.assert_allclose(patches[:, k], expected, atol=1e-5)
+    whole = cut_out_each(tf.constant(frames), tf.ones_like(masks), centres, (32, 32))
+    np.testing.assert_allclose(whole, cut_out(tf.constant(frames), centres, (32, 32)), atol=1e-6)

@@ -98,6 +98,16 @@ def cut_out(images, centres, size):
     return tf.transpose(patches, [0, 1, 3, 4, 2])
 
 
+def snap(centres, size):
+    """Centres `(..., 2)` `(x, y)` moved to the nearest ones at which a glyph
+    of `size` `(S_h, S_w)` covers whole pixels (`place` and `cut_out` then
+    copy pixels, with no interpolation): whole pixels for odd sides, half
+    pixels for even ones."""
+    offset = tf.constant([((size[1] - 1) / 2.0) % 1.0, ((size[0] - 1) / 2.0) % 1.0],
+                         centres.dtype)
+    return tf.floor(centres - offset + 0.5) + offset
+
+
 def _gaussian_matrix(sigmas, size, dtype):
     """`(..., size, size)`: column `j` spreads pixel `j` over the canvas by a
     Gaussian of `sigma` (weights summing to 1, as far as the canvas reaches);
@@ -173,6 +183,12 @@ class GlyphDecoder(layers.Layer):
             loss prefers to a sharp glyph in the wrong place (or none).
             The model passes the time since the anchor (`elapsed`).
         initial_rate: the starting rate of `uncertainty`.
+        whole_pixels: if True, glyphs are drawn at the nearest centre where
+            they cover whole pixels (`snap`; differentiated as if drawn
+            where they are), as a renderer that draws objects at whole
+            pixels does (Moving MNIST truncates its digits' positions): a
+            glyph drawn between pixels is a blurred copy of itself. A cut-out
+            model then cuts at such centres too.
         **kwargs: standard `keras.layers.Layer` arguments.
 
     Call arguments:
@@ -188,7 +204,7 @@ class GlyphDecoder(layers.Layer):
         self, image_size, out_channels=1, channels=(), from_map=False, *, dynamics_dim,
         norm_momentum=None, glyph_size=None, hidden_units=256, position_scale=1.0,
         canvas_weight=1.0, glyph_code="learned", uncertainty=False, initial_rate=1.0,
-        **kwargs
+        whole_pixels=False, **kwargs
     ):
         # Float32 under a mixed policy: it places glyphs at sub-pixel
         # positions (bfloat16 keeps 8 bits) and costs little.
@@ -219,6 +235,7 @@ class GlyphDecoder(layers.Layer):
         self.canvas_weight = check_float("canvas_weight", canvas_weight, minimum=0.0)
         self.glyph_code = check_choice("glyph_code", glyph_code, GLYPH_CODES)
         self.uncertainty = bool(uncertainty)
+        self.whole_pixels = bool(whole_pixels)
         self.initial_rate = check_float("initial_rate", initial_rate, minimum=0.0,
                                         strict_minimum=True)
         if self.uncertainty:
@@ -315,7 +332,13 @@ class GlyphDecoder(layers.Layer):
             rate = tf.nn.softplus(tf.cast(self.rate_logit, latent.dtype))
             sigmas = tf.broadcast_to(rate * tf.abs(tf.cast(elapsed, latent.dtype))[:, None],
                                      [tf.shape(latent)[0], self.num_slots])
-        slots = place(glyphs, self.centres(positions), self.image_size, sigmas)
+        centres = self.centres(positions)
+        slots = place(glyphs, centres, self.image_size, sigmas)
+        if self.whole_pixels:
+            # Drawn at the snapped centres, differentiated as drawn between
+            # pixels: at a whole pixel the tent weights have no slope.
+            snapped = place(glyphs, snap(centres, self.glyph_size), self.image_size, sigmas)
+            slots = slots + tf.stop_gradient(snapped - slots)
         # Interpolation weights sum to 1 up to rounding: a white glyph pixel
         # may come out at 1 + 5e-7, outside the frames' range.
         return tf.minimum(tf.reduce_max(slots, axis=1), 1.0)
@@ -336,4 +359,5 @@ class GlyphDecoder(layers.Layer):
             "glyph_code": self.glyph_code,
             "uncertainty": self.uncertainty,
             "initial_rate": self.initial_rate,
+            "whole_pixels": self.whole_pixels,
         }

@@ -24,10 +24,12 @@ from keras import layers
 
 from tfodevideo._checks import check_choice
 from tfodevideo._checks import check_int
-from tfodevideo.layers.glyphs import cut_out
-from tfodevideo.layers.glyphs import place
+from tfodevideo.layers.glyphs import snap
 from tfodevideo.layers.tracking import centre_on_mass
-from tfodevideo.layers.tracking import frame_centroid
+from tfodevideo.layers.tracking import cut_out_each
+from tfodevideo.layers.tracking import fit_last_run
+from tfodevideo.layers.tracking import find_objects
+from tfodevideo.layers.tracking import nearest_masks
 from tfodevideo.layers.tracking import track_back
 from tfodevideo.precision import default_full_precision
 
@@ -39,8 +41,6 @@ SLOT_APPEARANCES = ("code", "cutout")
 # can follow, in pixels (Moving MNIST digits move 3.6, the ball about 1);
 # each frame followed costs (2 * 5 + 1)^2 = 121 cut-outs.
 MATCH_RADIUS = 5
-# Weight of the cut-out slots' coverage loss (see `StackedHead`).
-COVERAGE_WEIGHT = 1.0
 
 
 @keras.saving.register_keras_serializable(package="tfodevideo")
@@ -68,20 +68,23 @@ class StackedHead(layers.Layer):
     With `slot_appearance="cutout"` a slot's appearance is instead the patch
     of the last input frame around its centre (`cutout_size`, flattened):
     the glyph is copied, not learned, so it is sharp from the first step.
-    The heat map's centre is then moved onto the intensity centroid of that
-    window (so it holds the whole object), the cut-out is followed back
-    through every earlier input frame (`tfodevideo.layers.tracking`), and
-    the velocity is the displacement from the frame before over the time
-    step, plus a learned correction (zero at the start) from the velocities
-    the displacements to all earlier frames give: it can average them, and
-    learn what one pair of frames cannot tell (a speed every clip shares, a
-    bounce between the inputs). Where the slots sit is learned from one
-    loss only, coverage: the cut-outs drawn back at their centres must
-    give the last input frame (a digit no slot covers is missing). The
-    prediction loss does not reach the heat maps: through them it learned
-    to hide a glyph it could not place well (a cut-out of empty canvas
-    draws black frames, which a pixel loss prefers to a glyph a few pixels
-    off).
+    Nothing learned finds the slots: they are the clusters of the last
+    frame's bright pixels (`tracking.find_objects`; one object's window is
+    then moved onto its intensity centroid so that it holds all of it),
+    each cut-out holds only the pixels nearer to its slot than to the
+    others, and it is followed back through every earlier input frame
+    (`tfodevideo.layers.tracking`). The slot's position and velocity are a
+    straight line fitted to its centres since it last turned
+    (`fit_last_run`: with two input frames, the last position and step),
+    plus a learned velocity correction (zero at the start) from the
+    velocities the displacements to all earlier frames give: it can learn
+    what the frames cannot tell (a speed every clip shares). Learned heat
+    maps were tried first: through the prediction loss they learned to hide
+    a glyph they could not place well (a cut-out of empty canvas draws
+    black frames, which a pixel loss prefers to a glyph a few pixels off),
+    and with a loss of their own (the cut-outs drawn back must give the
+    last frame) a quarter of the one-digit slots still missed their digit;
+    the heat maps remain only as the fallback of a blank frame.
 
     Args:
         dynamics_dim: size of the position `z` (the state holds twice
@@ -95,6 +98,10 @@ class StackedHead(layers.Layer):
         slot_appearance: `"code"` or `"cutout"` (above), for `"slots"`.
         cutout_size: `(S_h, S_w)` of a cut-out, for `"cutout"`; then
             `appearance_dim` is `slots * S_h * S_w * channels`.
+        whole_pixels: for `"cutout"`: cut at the nearest centre where the
+            cut-out covers whole pixels (`glyphs.snap`), for a decoder that
+            draws there (`GlyphDecoder(whole_pixels=True)`): the cut-out is
+            then the frame's pixels, not an interpolation of them.
         **kwargs: standard `keras.layers.Layer` arguments.
 
     Call arguments:
@@ -110,7 +117,7 @@ class StackedHead(layers.Layer):
     anchor_index = -1
 
     def __init__(self, dynamics_dim, appearance_dim=0, *, latent="vector", map_channels=16,
-                 slot_appearance="code", cutout_size=None, **kwargs):
+                 slot_appearance="code", cutout_size=None, whole_pixels=False, **kwargs):
         # Float32 under a mixed policy: it finds sub-pixel centres, cheaply.
         super().__init__(**default_full_precision(kwargs))
         self.dynamics_dim = check_int("dynamics_dim", dynamics_dim, minimum=1)
@@ -119,6 +126,7 @@ class StackedHead(layers.Layer):
         self.map_channels = check_int("map_channels", map_channels, minimum=1)
         self.slot_appearance = check_choice("slot_appearance", slot_appearance,
                                             SLOT_APPEARANCES)
+        self.whole_pixels = bool(whole_pixels)
         self.cutout_size = None if cutout_size is None else tuple(
             check_int("cutout_size", side, minimum=1) for side in cutout_size)
         if self.slot_appearance == "cutout" and (latent != "slots" or not cutout_size):
@@ -229,20 +237,23 @@ class StackedHead(layers.Layer):
             )
         extent = tf.constant([last.shape[2] - 1, last.shape[1] - 1], now.dtype)
         start = (now + 1.0) / 2.0 * extent
+        # Where the objects are: a clustering of the frame's bright pixels
+        # (the heat maps are only the fallback for a blank frame). Learned
+        # maps missed: one put a quarter of the one-digit validation slots
+        # where the window held none of the digit, two-digit ones had not
+        # found the digits after 200 steps.
+        pixels = find_objects(last, self.num_slots, start)
         if self.num_slots == 1:
-            # One object: the frame's own centroid, which no learned map can
-            # miss (a trained heat map put a quarter of the validation slots
-            # where the window held none of the digit, and the centring
-            # cannot recover from an empty window).
-            start = frame_centroid(last, start)
-        pixels = centre_on_mass(last, start, self.cutout_size)
-        glyphs = cut_out(last, pixels, self.cutout_size)
-        if training:
-            covered = tf.reduce_max(place(glyphs, pixels, last.shape[1:3]), axis=1)
-            error = tf.cast(covered - last, tf.float32)  # Summed with float32 losses.
-            self.add_loss(COVERAGE_WEIGHT * tf.reduce_mean(tf.square(error)))
-        # The frames have no gradient: stopping it at the centres stops it at
-        # the glyphs cut there too.
+            # The window onto the whole object (several would pull at each
+            # other's neighbours: the clusters' centres are better).
+            pixels = centre_on_mass(last, pixels, self.cutout_size)
+        if self.whole_pixels:
+            pixels = snap(pixels, self.cutout_size)
+        # Each slot's cut-out holds only its cluster's pixels, not a piece
+        # of a neighbour that would move with it.
+        glyphs = cut_out_each(last, nearest_masks(last, pixels), pixels, self.cutout_size)
+        # Nothing here is learned: the slots' positions, looks and
+        # velocities come from the frames (plus the learned correction).
         pixels, glyphs = tf.stop_gradient(pixels), tf.stop_gradient(glyphs)
         earlier = track_back(tf.cast(frames, now.dtype), glyphs, pixels, MATCH_RADIUS)
         gaps = (input_times[:, -1:] - input_times[:, -2::-1])[:, :, None, None]
@@ -253,8 +264,11 @@ class StackedHead(layers.Layer):
         batch = tf.shape(now)[0]
         features = tf.reshape(tf.transpose(estimates, [0, 2, 1, 3]),
                               [batch, self.num_slots, 2 * (frames.shape[1] - 1)])
-        velocity = estimates[:, 0] + self.velocity_correction(self.velocity_hidden(features))
-        state = tf.concat([tf.reshape(pixels * 2.0 / extent - 1.0, [batch, self.dynamics_dim]),
+        track = tf.concat([tf.reverse(earlier, axis=[1]), pixels[:, None]], axis=1)
+        position, velocity = fit_last_run(track, input_times)
+        velocity = (velocity * 2.0 / extent
+                    + self.velocity_correction(self.velocity_hidden(features)))
+        state = tf.concat([tf.reshape(position * 2.0 / extent - 1.0, [batch, self.dynamics_dim]),
                            tf.reshape(velocity, [batch, self.dynamics_dim])], axis=-1)
         return state, tf.reshape(glyphs, [batch, size])
 
@@ -267,6 +281,7 @@ class StackedHead(layers.Layer):
             "map_channels": self.map_channels,
             "slot_appearance": self.slot_appearance,
             "cutout_size": None if self.cutout_size is None else list(self.cutout_size),
+            "whole_pixels": self.whole_pixels,
         }
 
 

@@ -52,6 +52,86 @@ def frame_centroid(image, fallback):
     return tf.where((total > 0)[:, None, None], centroid, fallback)
 
 
+def find_objects(image, num_objects, fallback, iterations=8):
+    """Where `num_objects` objects are in each image `(B, H, W, C)`: the
+    centres `(B, num_objects, 2)` in pixels of a k-means clustering of the
+    pixel positions weighted by intensity, or `fallback` where an image is
+    blank; one object is the frame's centroid.
+
+    The clusters grow by splitting: the widest one is cut in two along its
+    principal axis (its centre +- one standard deviation), then a few rounds
+    of k-means settle all of them; no random start, so the answer is the
+    same every call. Objects that overlap come out as one cluster's halves.
+    """
+    centres = frame_centroid(image, fallback[:, :1])
+    if num_objects == 1:
+        return centres
+    mass = tf.reduce_sum(image, axis=-1)
+    shape = tf.shape(mass)
+    rows = tf.range(shape[1], dtype=image.dtype)
+    cols = tf.range(shape[2], dtype=image.dtype)
+    grid = tf.reshape(tf.stack(tf.meshgrid(cols, rows), axis=-1), [-1, 2])  # (N, 2) = (x, y).
+    weight = tf.reshape(mass, [shape[0], -1, 1])  # (B, N, 1)
+
+    def clusters(centres, count):
+        """Each pixel's nearest of `count` centres: weights `(B, N, k)`, then
+        the clusters' means `(B, k, 2)` and covariances `(B, k, 2, 2)`."""
+        # Static sizes: under a serving signature's unknown batch the
+        # centres' count is not static either.
+        centres = tf.ensure_shape(centres, [None, count, 2])
+        distance = tf.reduce_sum(tf.square(grid[None, :, None] - centres[:, None]), axis=-1)
+        member = weight * tf.one_hot(tf.argmin(distance, axis=-1), count, dtype=image.dtype)
+        total = tf.reduce_sum(member, axis=1)[..., None]  # (B, k, 1)
+        means = tf.math.divide_no_nan(tf.einsum("bnk,nc->bkc", member, grid), total)
+        means = tf.where(total > 0, means, centres)  # An empty cluster stays put.
+        offsets = grid[None, :, None] - means[:, None]  # (B, N, k, 2)
+        covariance = tf.math.divide_no_nan(
+            tf.einsum("bnk,bnkc,bnkd->bkcd", member, offsets, offsets), total[..., None])
+        return means, covariance
+
+    for count in range(1, num_objects):
+        means, covariance = clusters(centres, count)
+        a, b, c = covariance[..., 0, 0], covariance[..., 0, 1], covariance[..., 1, 1]
+        widest = tf.argmax(a + c, axis=-1, output_type=tf.int32)  # (B,)
+        pick = lambda values: tf.gather(values, widest, batch_dims=1)  # noqa: E731
+        a, b, c, mean = pick(a), pick(b), pick(c), pick(means)
+        angle = 0.5 * tf.atan2(2.0 * b, a - c)
+        spread = tf.sqrt(tf.maximum(
+            0.5 * (a + c) + tf.sqrt(tf.square(0.5 * (a - c)) + tf.square(b)), 0.0))
+        step = (spread[:, None] * tf.stack([tf.cos(angle), tf.sin(angle)], axis=-1))[:, None]
+        chosen = tf.one_hot(widest, count, dtype=image.dtype)[..., None]
+        centres = tf.concat([means + chosen * step, mean[:, None] - step], axis=1)
+        for _ in range(iterations):
+            centres, _ = clusters(centres, count + 1)
+    blank = tf.reduce_sum(weight, axis=[1, 2]) <= 0
+    return tf.where(blank[:, None, None], fallback, centres)
+
+
+def nearest_masks(image, centres):
+    """`(B, K, H, W, 1)`: 1 where a pixel of `image` `(B, H, W, C)` is nearer
+    to centre `k` of `centres` `(B, K, 2)` than to the others, else 0."""
+    shape = tf.shape(image)
+    rows = tf.range(shape[1], dtype=image.dtype)
+    cols = tf.range(shape[2], dtype=image.dtype)
+    grid = tf.stack(tf.meshgrid(cols, rows), axis=-1)  # (H, W, 2) = (x, y).
+    distance = tf.reduce_sum(
+        tf.square(grid[None, None] - centres[:, :, None, None]), axis=-1)  # (B, K, H, W)
+    nearest = tf.one_hot(tf.argmin(distance, axis=1), tf.shape(centres)[1], axis=1,
+                         dtype=image.dtype)
+    return nearest[..., None]
+
+
+def cut_out_each(image, masks, centres, size):
+    """`cut_out` of `image` `(B, H, W, C)` around each centre `(B, K, 2)`, each
+    from the image under its own mask `(B, K, H, W, 1)`: `(B, K, S_h, S_w, C)`."""
+    shape = tf.shape(image)
+    count = tf.shape(centres)[1]
+    masked = tf.reshape(image[:, None] * masks,
+                        tf.concat([[shape[0] * count], shape[1:]], axis=0))
+    patches = cut_out(masked, tf.reshape(centres, [-1, 1, 2]), size)
+    return tf.reshape(patches, [shape[0], count, *size, image.shape[-1]])
+
+
 def match_shift(image, glyphs, centres, radius):
     """The shift `(B, K, 2)` in pixels from `centres` at which each glyph
     best matches `image`: the whole-pixel shift up to `radius` in each
@@ -120,3 +200,52 @@ def track_back(frames, glyphs, centres, radius):
         position = position + match_shift(frames[:, -back], glyphs, position, radius)
         found.append(position)
     return tf.stack(found, axis=1)
+
+
+# Moves shorter than this between two frames, in pixels, have no direction:
+# an axis a digit crosses slowly shows whole-pixel steps of 0 and 1.
+STILL = 0.5
+
+
+def fit_last_run(track, times):
+    """Position and velocity of each object now, from its straight line
+    since it last turned.
+
+    Objects that bounce move straight between walls; each coordinate turns
+    when its step changes sign. Per object and axis, the frames since the
+    last turn (the latest frame and, going back, every frame until a step
+    against the latest direction) get a least-squares line in time. Where
+    positions are whole pixels (Moving MNIST truncates them) ten frames pin
+    the velocity to a few hundredths of a pixel per frame, where the last
+    step alone is off by up to one pixel; with two frames it is the last
+    step.
+
+    Args:
+        track: `(B, K, N, 2)` centres of N objects in K frames, oldest first.
+        times: `(B, K)` the frames' times, increasing.
+
+    Returns:
+        `(position, velocity)`, each `(B, N, 2)`: the line's value at the
+        last time and its slope.
+    """
+    newest_first = tf.reverse(track, axis=[1])
+    age = (tf.reverse(times, axis=[1]) - times[:, -1:])[:, :, None, None]  # 0, then < 0.
+    steps = newest_first[:, :-1] - newest_first[:, 1:]  # Step into frame K-1-j, j = 0...
+    moving = tf.abs(steps) > STILL
+    direction = tf.sign(steps) * tf.cast(moving, steps.dtype)
+    # The latest direction: that of the newest step that moves.
+    first = tf.argmax(tf.cast(moving, tf.int32), axis=1, output_type=tf.int32)
+    latest = tf.gather(tf.transpose(direction, [0, 2, 3, 1]), first[..., None],
+                       batch_dims=3)[..., 0][:, None]
+    turned = tf.cast(direction * latest < 0, steps.dtype)
+    # A frame is on the line when no step between it and the newest turned.
+    on_line = tf.concat([tf.ones_like(turned[:, :1]),
+                         tf.math.cumprod(1.0 - turned, axis=1)], axis=1)
+    weight = tf.reduce_sum(on_line, axis=1)
+    mean_age = tf.reduce_sum(on_line * age, axis=1) / weight
+    mean_position = tf.reduce_sum(on_line * newest_first, axis=1) / weight
+    spread = age - mean_age[:, None]
+    velocity = tf.math.divide_no_nan(
+        tf.reduce_sum(on_line * spread * (newest_first - mean_position[:, None]), axis=1),
+        tf.reduce_sum(on_line * tf.square(spread), axis=1))
+    return mean_position - velocity * mean_age, velocity

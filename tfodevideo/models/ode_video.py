@@ -13,6 +13,7 @@ from tfodevideo.layers.conv_blocks import ConvEncoder
 from tfodevideo.layers.conv_blocks import check_divisible
 from tfodevideo.layers.decoders import make_decoder
 from tfodevideo.layers.spatial_encoding import SpatialEncoding
+from tfodevideo.layers.walls import ReflectingWalls
 from tfodevideo.models.base import VideoModel
 
 
@@ -34,6 +35,9 @@ class ODEVideoModel(VideoModel):
         field_depth: hidden layers of the vector field.
         field_zero_start: start the field at zero (uniform motion; see
             `VectorField`).
+        walls: for `latent="slots"`: the initial half-width of a box whose
+            elastic walls the slots bounce off (`ReflectingWalls`, learned);
+            None for open space.
         decoder: name of a registered decoder (`tfodevideo.layers.decoders`).
         decoder_options: dict of further arguments of that decoder (e.g.
             `{"glyph_size": 32}` for `decoder="glyph"`).
@@ -52,7 +56,7 @@ class ODEVideoModel(VideoModel):
     def __init__(
         self, head, image_size=(64, 64), channels=1, num_context=10, *,
         encoder_channels=(64, 128, 256), num_frequencies=0, field_units=128,
-        field_depth=2, field_zero_start=False, decoder="conv", decoder_options=None,
+        field_depth=2, field_zero_start=False, walls=None, decoder="conv", decoder_options=None,
         method="dopri5", rtol=1e-3,
         atol=1e-6, max_num_steps=1000, latent_l2=1e-5, permutation_weight=0.0,
         appearance_ode=False, norm_momentum=NORM_MOMENTUM, **kwargs,
@@ -83,6 +87,14 @@ class ODEVideoModel(VideoModel):
                         zero_start=self.field_zero_start, name="field"),
             method=method, rtol=rtol, atol=atol, max_num_steps=max_num_steps, name="ode",
         )
+        self.walls = None
+        if walls is not None:
+            if head.latent != "slots":
+                raise ValueError(
+                    "`walls` fold object centres into a box: they need `latent='slots'`. "
+                    f"Received: walls={walls!r}, latent={head.latent!r}"
+                )
+            self.walls = ReflectingWalls(walls, name="walls")
         self.appearance_ode = None
         if appearance_ode and head.appearance_dim:
             self.appearance_ode = NeuralODE(
@@ -132,7 +144,9 @@ class ODEVideoModel(VideoModel):
     def integrate(self, state, query_times, anchor_times):
         """Latent positions `(B, T, ...)` at the query times."""
         states = self.ode(state, query_times, anchor_times)
-        return states[..., : states.shape[-1] // 2]
+        positions = states[..., : states.shape[-1] // 2]
+        # The ODE carries the free motion; walls fold it into their box.
+        return positions if self.walls is None else self.walls(positions)
 
     def appearance_at(self, appearance, query_times, anchor_times):
         """`z_a` `(B, A)` as the decoder reads it: unchanged, or `(B, T, A)`
@@ -249,6 +263,7 @@ class ODEVideoModel(VideoModel):
             "field_units": self.field_units,
             "field_depth": self.field_depth,
             "field_zero_start": self.field_zero_start,
+            "walls": None if self.walls is None else self.walls.extent,
             "decoder": self.decoder_name,
             "decoder_options": dict(self.decoder_options),
             "method": self.method,

@@ -48,6 +48,9 @@ class VideoODE(ODEVideoModel):
         field_depth: hidden layers of the vector field.
         field_zero_start: start the field at zero, so that untrained motion
             is uniform (see `VectorField`).
+        walls: for `latent="slots"`: initial half-width, in image
+            coordinates, of a learned box whose walls the slots bounce off
+            elastically (`tfodevideo.layers.walls`); None: open space.
         decoder: name of a registered decoder (`tfodevideo.layers.decoders`).
         decoder_options: dict of further arguments of that decoder.
         method, rtol, atol, max_num_steps: settings of the `NeuralODE`.
@@ -97,6 +100,8 @@ class VideoODE(ODEVideoModel):
         head = StackedHead(
             dynamics_dim, appearance_dim, latent=latent, map_channels=map_channels,
             slot_appearance=slot_appearance, cutout_size=cutout_size, name="head",
+            # Cut where the decoder draws: at whole pixels if it does.
+            whole_pixels=bool(cutout_size and decoder_options.get("whole_pixels")),
         )
         super().__init__(
             head, image_size, channels, num_context, encoder_channels=encoder_channels,
