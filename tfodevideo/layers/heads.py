@@ -178,9 +178,9 @@ class StackedHead(layers.Layer):
             [shape[0], shape[2], shape[3], frames.shape[1] * frames.shape[4]],
         )
 
-    def call(self, features, input_times, frames=None, training=None):
+    def call(self, features, input_times, frames=None):
         if self.latent == "slots":
-            return self._slots(features, input_times, frames, training)
+            return self._slots(features, input_times, frames)
         flat = self.flatten(features)
         relative = input_times - input_times[:, -1:]
         if self.latent == "vector":
@@ -196,7 +196,7 @@ class StackedHead(layers.Layer):
             return state, tf.zeros([tf.shape(flat)[0], 0], flat.dtype)
         return state, self.appearance_head(flat)
 
-    def _slots(self, features, input_times, frames, training=None):
+    def _slots(self, features, input_times, frames):
         """Soft arg-max centres, their velocity, and per-slot appearance codes."""
         shape = tf.shape(features)
         batch, height, width = shape[0], features.shape[1], features.shape[2]
@@ -211,7 +211,7 @@ class StackedHead(layers.Layer):
         now, before = centres[:, : self.num_slots], centres[:, self.num_slots :]
         step = (input_times[:, -1] - input_times[:, -2])[:, None, None]
         if self.slot_appearance == "cutout":
-            return self._cutout_slots(frames, now, input_times, training)
+            return self._cutout_slots(frames, now, input_times)
         velocity = (now - before) / step
         state = tf.concat(
             [tf.reshape(now, [batch, -1]), tf.reshape(velocity, [batch, -1])], axis=-1
@@ -224,7 +224,7 @@ class StackedHead(layers.Layer):
         )
         return state, tf.reshape(self.appearance_head(pooled), [batch, self.appearance_dim])
 
-    def _cutout_slots(self, frames, now, input_times, training=None):
+    def _cutout_slots(self, frames, now, input_times):
         """Centred cut-outs of the last frame, and velocities from following
         them back through the earlier frames (see the class docstring)."""
         last = tf.cast(frames[:, -1], now.dtype)

@@ -39,16 +39,22 @@ def centre_on_mass(image, centres, size, iterations=3):
     return centres
 
 
+def pixel_grid(image):
+    """`(H, W, 2)`: the `(x, y)` = (column, row) of each pixel of `image`
+    `(B, H, W, C)`."""
+    shape = tf.shape(image)
+    rows = tf.range(shape[1], dtype=image.dtype)
+    cols = tf.range(shape[2], dtype=image.dtype)
+    return tf.stack(tf.meshgrid(cols, rows), axis=-1)
+
+
 def frame_centroid(image, fallback):
     """The intensity centroid `(B, 1, 2)` of each image `(B, H, W, C)` in
     pixels, or `fallback` `(B, 1, 2)` where an image is blank."""
     mass = tf.reduce_sum(image, axis=-1)
     total = tf.reduce_sum(mass, axis=[1, 2])
-    rows = tf.range(tf.shape(mass)[1], dtype=image.dtype)
-    cols = tf.range(tf.shape(mass)[2], dtype=image.dtype)
-    x = tf.reduce_sum(mass * cols[None, None, :], axis=[1, 2])
-    y = tf.reduce_sum(mass * rows[None, :, None], axis=[1, 2])
-    centroid = tf.math.divide_no_nan(tf.stack([x, y], axis=-1), total[:, None])[:, None]
+    moment = tf.reduce_sum(mass[..., None] * pixel_grid(image), axis=[1, 2])  # (B, 2)
+    centroid = tf.math.divide_no_nan(moment, total[:, None])[:, None]
     return tf.where((total > 0)[:, None, None], centroid, fallback)
 
 
@@ -66,31 +72,26 @@ def find_objects(image, num_objects, fallback, iterations=8):
     centres = frame_centroid(image, fallback[:, :1])
     if num_objects == 1:
         return centres
-    mass = tf.reduce_sum(image, axis=-1)
-    shape = tf.shape(mass)
-    rows = tf.range(shape[1], dtype=image.dtype)
-    cols = tf.range(shape[2], dtype=image.dtype)
-    grid = tf.reshape(tf.stack(tf.meshgrid(cols, rows), axis=-1), [-1, 2])  # (N, 2) = (x, y).
-    weight = tf.reshape(mass, [shape[0], -1, 1])  # (B, N, 1)
+    grid = tf.reshape(pixel_grid(image), [-1, 2])  # (N, 2) = (x, y).
+    weight = tf.reshape(tf.reduce_sum(image, axis=-1), [tf.shape(image)[0], -1, 1])  # (B, N, 1)
 
     def clusters(centres, count):
-        """Each pixel's nearest of `count` centres: weights `(B, N, k)`, then
-        the clusters' means `(B, k, 2)` and covariances `(B, k, 2, 2)`."""
+        """Each pixel's nearest of `count` centres, as weights `(B, N, k)`,
+        the clusters' totals `(B, k, 1)` and means `(B, k, 2)`."""
         # Static sizes: under a serving signature's unknown batch the
         # centres' count is not static either.
         centres = tf.ensure_shape(centres, [None, count, 2])
         distance = tf.reduce_sum(tf.square(grid[None, :, None] - centres[:, None]), axis=-1)
         member = weight * tf.one_hot(tf.argmin(distance, axis=-1), count, dtype=image.dtype)
-        total = tf.reduce_sum(member, axis=1)[..., None]  # (B, k, 1)
+        total = tf.reduce_sum(member, axis=1)[..., None]
         means = tf.math.divide_no_nan(tf.einsum("bnk,nc->bkc", member, grid), total)
-        means = tf.where(total > 0, means, centres)  # An empty cluster stays put.
+        return member, total, tf.where(total > 0, means, centres)  # An empty one stays put.
+
+    for count in range(1, num_objects):
+        member, total, means = clusters(centres, count)
         offsets = grid[None, :, None] - means[:, None]  # (B, N, k, 2)
         covariance = tf.math.divide_no_nan(
             tf.einsum("bnk,bnkc,bnkd->bkcd", member, offsets, offsets), total[..., None])
-        return means, covariance
-
-    for count in range(1, num_objects):
-        means, covariance = clusters(centres, count)
         a, b, c = covariance[..., 0, 0], covariance[..., 0, 1], covariance[..., 1, 1]
         widest = tf.argmax(a + c, axis=-1, output_type=tf.int32)  # (B,)
         pick = lambda values: tf.gather(values, widest, batch_dims=1)  # noqa: E731
@@ -102,7 +103,7 @@ def find_objects(image, num_objects, fallback, iterations=8):
         chosen = tf.one_hot(widest, count, dtype=image.dtype)[..., None]
         centres = tf.concat([means + chosen * step, mean[:, None] - step], axis=1)
         for _ in range(iterations):
-            centres, _ = clusters(centres, count + 1)
+            centres = clusters(centres, count + 1)[2]
     blank = tf.reduce_sum(weight, axis=[1, 2]) <= 0
     return tf.where(blank[:, None, None], fallback, centres)
 
@@ -110,12 +111,9 @@ def find_objects(image, num_objects, fallback, iterations=8):
 def nearest_masks(image, centres):
     """`(B, K, H, W, 1)`: 1 where a pixel of `image` `(B, H, W, C)` is nearer
     to centre `k` of `centres` `(B, K, 2)` than to the others, else 0."""
-    shape = tf.shape(image)
-    rows = tf.range(shape[1], dtype=image.dtype)
-    cols = tf.range(shape[2], dtype=image.dtype)
-    grid = tf.stack(tf.meshgrid(cols, rows), axis=-1)  # (H, W, 2) = (x, y).
     distance = tf.reduce_sum(
-        tf.square(grid[None, None] - centres[:, :, None, None]), axis=-1)  # (B, K, H, W)
+        tf.square(pixel_grid(image)[None, None] - centres[:, :, None, None]),
+        axis=-1)  # (B, K, H, W)
     nearest = tf.one_hot(tf.argmin(distance, axis=1), tf.shape(centres)[1], axis=1,
                          dtype=image.dtype)
     return nearest[..., None]
