@@ -113,6 +113,7 @@ MODELS = {
     "cutout": lambda: VideoODE(num_context=2, **TINY_CUTOUT),
     "appearance_ode": lambda: VideoODE(num_context=2, appearance_ode=True, **TINY),
     "cutout_walls": lambda: VideoODE(num_context=2, walls=0.5, **TINY_CUTOUT),
+    "cutout_clearest": lambda: VideoODE(num_context=2, cut_from="clearest", **TINY_CUTOUT),
     "cutout_whole_pixels": lambda: VideoODE(num_context=2, **dict(
         TINY_CUTOUT, decoder_options={"glyph_size": 6, "whole_pixels": True})),
     "cutout_uncertainty": lambda: VideoODE(num_context=2, **dict(
@@ -253,6 +254,7 @@ def test_an_appearance_ode_starts_as_the_model_without_it_and_then_moves_the_loo
         ({"appearance_dim": 70}, "appearance_dim` must be 72"),
         ({"decoder": "conv"}, "decoder='glyph'"),
         ({"latent": "vector"}, "latent='slots'"),
+        ({"cut_from": "first"}, "cut_from.*'first'"),
     ],
 )
 def test_bad_cutout_settings_are_named(change, match):

@@ -29,7 +29,7 @@ MODELS = {
     "cutout": lambda: VideoODE(
         num_context=2, dynamics_dim=4, appearance_dim=72, latent="slots", decoder="glyph",
         slot_appearance="cutout", decoder_options={"glyph_size": 6, "hidden_units": 8},
-        walls=0.5, **TINY),
+        walls=0.5, cut_from="clearest", **TINY),
 }
 
 

@@ -6,14 +6,16 @@ import tensorflow as tf
 
 from tfodevideo.data import MovingMNIST
 from tfodevideo.layers.glyphs import cut_out
+from tfodevideo.layers.tracking import CLEAR
 from tfodevideo.layers.tracking import centre_on_mass
+from tfodevideo.layers.tracking import clearest_frame
 from tfodevideo.layers.tracking import cut_out_each
 from tfodevideo.layers.tracking import find_objects
 from tfodevideo.layers.tracking import fit_last_run
 from tfodevideo.layers.tracking import nearest_masks
 from tfodevideo.layers.tracking import frame_centroid
 from tfodevideo.layers.tracking import match_shift
-from tfodevideo.layers.tracking import track_back
+from tfodevideo.layers.tracking import track_from
 
 
 def digit_frames(data_dir, num_frames=2):
@@ -68,15 +70,20 @@ def test_the_shift_between_frames_is_the_digit_motion(data_dir):
     np.testing.assert_allclose(found, moved, atol=0.05)
 
 
-def test_a_digit_is_followed_back_through_its_bounces(data_dir):
+@pytest.mark.parametrize("anchors", [[9] * 6, [0, 3, 9, 5, 1, 7]])
+def test_a_digit_is_followed_through_its_bounces_from_any_frame(anchors, data_dir):
     """Ten frames of Moving MNIST hold bounces in most clips; following the
-    glyph one frame at a time finds it in every frame."""
+    glyph one frame at a time, forward and back from the frame it was cut
+    from, finds it in every frame."""
     frames, corners = digit_frames(data_dir, num_frames=10)
-    start = tf.constant(np.full((6, 1, 2), 31.5, "float32"))
-    centres = centre_on_mass(tf.constant(frames[:, -1]), start, (32, 32))
-    glyphs = cut_out(tf.constant(frames[:, -1]), centres, (32, 32))
-    found = track_back(tf.constant(frames), glyphs, centres, radius=5).numpy()[:, :, 0]
-    moved = np.floor(corners[:, -2::-1]) - np.floor(corners[:, -1:])  # Frames 8, 7, ..., 0.
+    rows = np.arange(6)
+    source = tf.constant(frames[rows, anchors])
+    centres = centre_on_mass(source, tf.constant(np.full((6, 1, 2), 31.5, "float32")),
+                             (32, 32))
+    glyphs = cut_out(source, centres, (32, 32))
+    found = track_from(tf.constant(frames), glyphs, tf.constant(anchors, tf.int32), centres,
+                       radius=5).numpy()[:, :, 0]
+    moved = np.floor(corners) - np.floor(corners[rows, anchors])[:, None]
     np.testing.assert_allclose(found - centres.numpy()[:, None, 0], moved, atol=0.05)
     turned = np.diff(np.sign(np.diff(corners, axis=1)), axis=1) != 0
     assert turned.any()  # Some clip did bounce.
@@ -180,3 +187,36 @@ def test_each_cut_out_holds_only_its_own_digit(data_dir):
         np.testing.assert_allclose(patches[:, k], expected, atol=1e-5)
     whole = cut_out_each(tf.constant(frames), tf.ones_like(masks), centres, (32, 32))
     np.testing.assert_allclose(whole, cut_out(tf.constant(frames), centres, (32, 32)), atol=1e-6)
+
+
+def test_two_digits_are_cut_from_the_latest_frame_where_they_stand_apart(data_dir):
+    """Where the digits touch in the last frame, the clearest frame is an
+    earlier one where they stand CLEAR apart, and its centres are the
+    digits' own there; clips apart at the end keep the last frame."""
+    source = MovingMNIST(num_digits=2, num_frames=10, split="validation", data_dir=data_dir)
+    params = source.sample_clips(64, seed=8)
+    frames = source.render(params)["frames"].numpy()
+    alone = np.stack([source.render(dict(params, digit=params["digit"][:, k:k + 1],
+                                         position=params["position"][:, k:k + 1],
+                                         angle=params["angle"][:, k:k + 1]))["frames"].numpy()
+                      for k in range(2)], axis=2)  # (B, N, 2, H, W, 1)
+    truth = np.array([[[mass_centre(digit) for digit in frame] for frame in clip]
+                      for clip in alone])  # (B, N, 2, 2)
+    apart = np.linalg.norm(truth[:, :, 0] - truth[:, :, 1], axis=-1)  # (B, N)
+    index, centres = clearest_frame(tf.constant(frames), 2,
+                                    tf.constant(np.full((64, 2, 2), 31.5, "float32")))
+    index, centres = index.numpy(), centres.numpy()
+    clear_at_end = apart[:, -1] > CLEAR + 2
+    touching_at_end = (apart[:, -1] < 12) & (apart.max(axis=1) > CLEAR + 2)
+    assert clear_at_end.sum() >= 5 and touching_at_end.sum() >= 3
+    np.testing.assert_array_equal(index[clear_at_end], 9)
+    chosen = apart[np.arange(64), index]
+    assert (chosen[touching_at_end] > CLEAR - 2).all(), chosen[touching_at_end]
+    assert (index[touching_at_end] < 9).all()
+    # There the clusters are the digits, each within a pixel of its centroid.
+    where = truth[np.arange(64), index][touching_at_end]
+    found = centres[touching_at_end]
+    distance = np.linalg.norm(found[:, :, None] - where[:, None], axis=-1)
+    matched = np.minimum(distance[:, 0, 0] + distance[:, 1, 1],
+                         distance[:, 0, 1] + distance[:, 1, 0]) / 2
+    assert matched.max() < 1.0, matched

@@ -26,17 +26,21 @@ from tfodevideo._checks import check_choice
 from tfodevideo._checks import check_int
 from tfodevideo.layers.glyphs import snap
 from tfodevideo.layers.tracking import centre_on_mass
+from tfodevideo.layers.tracking import clearest_frame
 from tfodevideo.layers.tracking import cut_out_each
 from tfodevideo.layers.tracking import fit_last_run
 from tfodevideo.layers.tracking import find_objects
 from tfodevideo.layers.tracking import nearest_masks
-from tfodevideo.layers.tracking import track_back
+from tfodevideo.layers.tracking import track_from
 from tfodevideo.precision import default_full_precision
 
 LATENTS = ("vector", "map", "slots")
 # What a slot's appearance is: a code read from the encoder's features, or
 # the pixels of the last input frame around the slot's centre.
 SLOT_APPEARANCES = ("code", "cutout")
+# Which input frame cut-out slots are cut from: the last, or the latest one
+# in which the objects stand apart (`tracking.clearest_frame`).
+CUT_FROM = ("last", "clearest")
 # Largest move between two consecutive input frames that a cut-out slot
 # can follow, in pixels (Moving MNIST digits move 3.6, the ball about 1);
 # each frame followed costs (2 * 5 + 1)^2 = 121 cut-outs.
@@ -66,14 +70,18 @@ class StackedHead(layers.Layer):
     flattened features must learn every position apart (with that head,
     the what/where model of a ball stalled at half the black-frame error).
     With `slot_appearance="cutout"` a slot's appearance is instead the patch
-    of the last input frame around its centre (`cutout_size`, flattened):
+    of an input frame (the last unless `cut_from` says otherwise) around its
+    centre (`cutout_size`, flattened):
     the glyph is copied, not learned, so it is sharp from the first step.
     Nothing learned finds the slots: they are the clusters of the last
     frame's bright pixels (`tracking.find_objects`; one object's window is
     then moved onto its intensity centroid so that it holds all of it),
     each cut-out holds only the pixels nearer to its slot than to the
-    others, and it is followed back through every earlier input frame
-    (`tfodevideo.layers.tracking`). The slot's position and velocity are a
+    others, and it is followed through every other input frame
+    (`tfodevideo.layers.tracking`). With `cut_from="clearest"` several
+    slots are cut from the latest input frame in which their objects stand
+    apart, not from the last one, where two digits that touch would each
+    come out as a piece of both. The slot's position and velocity are a
     straight line fitted to its centres since it last turned
     (`fit_last_run`: with two input frames, the last position and step),
     plus a learned velocity correction (zero at the start) from the
@@ -102,6 +110,8 @@ class StackedHead(layers.Layer):
             cut-out covers whole pixels (`glyphs.snap`), for a decoder that
             draws there (`GlyphDecoder(whole_pixels=True)`): the cut-out is
             then the frame's pixels, not an interpolation of them.
+        cut_from: for `"cutout"`: `"last"` (the last input frame) or
+            `"clearest"` (above; one slot is always cut from the last).
         **kwargs: standard `keras.layers.Layer` arguments.
 
     Call arguments:
@@ -117,7 +127,8 @@ class StackedHead(layers.Layer):
     anchor_index = -1
 
     def __init__(self, dynamics_dim, appearance_dim=0, *, latent="vector", map_channels=16,
-                 slot_appearance="code", cutout_size=None, whole_pixels=False, **kwargs):
+                 slot_appearance="code", cutout_size=None, whole_pixels=False,
+                 cut_from="last", **kwargs):
         # Float32 under a mixed policy: it finds sub-pixel centres, cheaply.
         super().__init__(**default_full_precision(kwargs))
         self.dynamics_dim = check_int("dynamics_dim", dynamics_dim, minimum=1)
@@ -127,6 +138,7 @@ class StackedHead(layers.Layer):
         self.slot_appearance = check_choice("slot_appearance", slot_appearance,
                                             SLOT_APPEARANCES)
         self.whole_pixels = bool(whole_pixels)
+        self.cut_from = check_choice("cut_from", cut_from, CUT_FROM)
         self.cutout_size = None if cutout_size is None else tuple(
             check_int("cutout_size", side, minimum=1) for side in cutout_size)
         if self.slot_appearance == "cutout" and (latent != "slots" or not cutout_size):
@@ -242,7 +254,14 @@ class StackedHead(layers.Layer):
         # maps missed: one put a quarter of the one-digit validation slots
         # where the window held none of the digit, two-digit ones had not
         # found the digits after 200 steps.
-        pixels = find_objects(last, self.num_slots, start)
+        frames = tf.cast(frames, now.dtype)
+        batch, count = tf.shape(now)[0], frames.shape[1]
+        if self.num_slots > 1 and self.cut_from == "clearest":
+            anchor, pixels = clearest_frame(frames, self.num_slots, start)
+            source = tf.gather(frames, anchor, batch_dims=1)
+        else:
+            anchor, source = tf.fill([batch], count - 1), last
+            pixels = find_objects(last, self.num_slots, start)
         if self.num_slots == 1:
             # The window onto the whole object (several would pull at each
             # other's neighbours: the clusters' centres are better).
@@ -251,20 +270,18 @@ class StackedHead(layers.Layer):
             pixels = snap(pixels, self.cutout_size)
         # Each slot's cut-out holds only its cluster's pixels, not a piece
         # of a neighbour that would move with it.
-        glyphs = cut_out_each(last, nearest_masks(last, pixels), pixels, self.cutout_size)
+        glyphs = cut_out_each(source, nearest_masks(source, pixels), pixels, self.cutout_size)
         # Nothing here is learned: the slots' positions, looks and
         # velocities come from the frames (plus the learned correction).
         pixels, glyphs = tf.stop_gradient(pixels), tf.stop_gradient(glyphs)
-        earlier = track_back(tf.cast(frames, now.dtype), glyphs, pixels, MATCH_RADIUS)
+        track = track_from(frames, glyphs, anchor, pixels, MATCH_RADIUS)  # (B, K, slots, 2)
         gaps = (input_times[:, -1:] - input_times[:, -2::-1])[:, :, None, None]
         # Velocities from each earlier frame, in image coordinates per time.
-        estimates = (pixels[:, None] - earlier) / gaps * 2.0 / extent  # (B, K-1, slots, 2)
+        estimates = (track[:, -1:] - track[:, -2::-1]) / gaps * 2.0 / extent
         # Static sizes from here on: a serving signature's unknown batch
         # leaves the tracking's slot axis unknown.
-        batch = tf.shape(now)[0]
         features = tf.reshape(tf.transpose(estimates, [0, 2, 1, 3]),
-                              [batch, self.num_slots, 2 * (frames.shape[1] - 1)])
-        track = tf.concat([tf.reverse(earlier, axis=[1]), pixels[:, None]], axis=1)
+                              [batch, self.num_slots, 2 * (count - 1)])
         position, velocity = fit_last_run(track, input_times)
         velocity = (velocity * 2.0 / extent
                     + self.velocity_correction(self.velocity_hidden(features)))
@@ -282,6 +299,7 @@ class StackedHead(layers.Layer):
             "slot_appearance": self.slot_appearance,
             "cutout_size": None if self.cutout_size is None else list(self.cutout_size),
             "whole_pixels": self.whole_pixels,
+            "cut_from": self.cut_from,
         }
 
 

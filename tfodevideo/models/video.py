@@ -44,6 +44,9 @@ class VideoODE(ODEVideoModel):
             glyph decoder's glyphs, which then draws those pixels
             (`glyph_code="pixels"` unless `decoder_options` says otherwise);
             `appearance_dim` must be `slots * glyph pixels * channels`.
+        cut_from: for `"cutout"` with several slots: cut them from the
+            `"last"` input frame or from the `"clearest"`, the latest one in
+            which the objects stand apart (see `StackedHead`).
         field_units: width of the vector field (units or filters).
         field_depth: hidden layers of the vector field.
         field_zero_start: start the field at zero, so that untrained motion
@@ -82,8 +85,8 @@ class VideoODE(ODEVideoModel):
     def __init__(
         self, image_size=(64, 64), channels=1, num_context=10, *, dynamics_dim=48,
         appearance_dim=64, encoder_channels=(64, 128, 256), num_frequencies=0,
-        latent="vector", map_channels=16, slot_appearance="code", field_units=128,
-        field_depth=2,
+        latent="vector", map_channels=16, slot_appearance="code", cut_from="last",
+        field_units=128, field_depth=2,
         decoder="conv", decoder_options=None, method="dopri5", rtol=1e-3, atol=1e-6,
         max_num_steps=1000, latent_l2=1e-5, permutation_weight=0.0, appearance_ode=False,
         norm_momentum=NORM_MOMENTUM, **kwargs,
@@ -102,6 +105,7 @@ class VideoODE(ODEVideoModel):
             slot_appearance=slot_appearance, cutout_size=cutout_size, name="head",
             # Cut where the decoder draws: at whole pixels if it does.
             whole_pixels=bool(cutout_size and decoder_options.get("whole_pixels")),
+            cut_from=cut_from,
         )
         super().__init__(
             head, image_size, channels, num_context, encoder_channels=encoder_channels,
@@ -126,6 +130,7 @@ class VideoODE(ODEVideoModel):
             "latent": self.head.latent,
             "map_channels": self.head.map_channels,
             "slot_appearance": self.head.slot_appearance,
+            "cut_from": self.head.cut_from,
         }
 
 

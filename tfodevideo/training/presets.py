@@ -112,6 +112,7 @@ def _what_where(name, dataset, num_context, num_target, num_digits, description,
     model_args = {"num_context": num_context, "latent": "slots", "decoder": "glyph",
                   "dynamics_dim": 2 * num_digits, "appearance_dim": _GLYPH_CODE * num_digits,
                   "encoder_channels": list(_CPU_TRUNK), "latent_l2": 0.0}
+    loss = {"mse": 1.0}
     quick = _TINY_VIDEO
     if cutout:
         # Drawn sharp, a glyph a few pixels off costs twice a missing one: a
@@ -125,6 +126,16 @@ def _what_where(name, dataset, num_context, num_target, num_digits, description,
             # frame, which an elastic wall 0.9 px further out matches best.
             model_args.update(walls=0.6, decoder_options={"uncertainty": True,
                                                           "whole_pixels": True})
+            # Two digits that touch in the last input frame cut as pieces of
+            # both: cut from the latest frame where they stand apart (on 256
+            # validation clips, 87.1 -> 73.2 mse_frame with the same weights).
+            model_args.update(cut_from="clearest")
+            # The glyphs' blur trades mse for SSIM: on 256 validation clips
+            # the blur rate MSE settles at (2.17 px per unit time, after
+            # 2,400 steps) gave 72.6 mse_frame and SSIM(paper) 0.840, half
+            # of it 81.0 and 0.860, a quarter 94.7 and 0.861. An SSIM term
+            # of this weight puts the best loss near half.
+            loss = {"mse": 1.0, "ssim": 0.3}
         # The sizes are tied to the frames: the quick run keeps them.
         quick = {key: value for key, value in _TINY_VIDEO.items()
                  if key not in ("model.dynamics_dim", "model.appearance_dim")}
@@ -139,6 +150,7 @@ def _what_where(name, dataset, num_context, num_target, num_digits, description,
         {"num_context": num_context, "num_target": num_target},
         "VideoODE",
         model_args,
+        loss=loss,
         quick=quick,
     )
 
