@@ -84,7 +84,12 @@ def job_name(contestant, size, seed):
 def contestant_preset(name, contestant="tfodevideo", size="medium", small=False):
     """The preset a contestant trains on (its data, loss and schedule)."""
     if small:
-        return resolve(name, quick=True, overrides=SMALL_VIDEO)
+        overrides = SMALL_VIDEO
+        if resolve(name).model_args.get("slot_appearance") == "cutout":
+            # A cut-out model's sizes are tied to its frames.
+            overrides = {key: value for key, value in SMALL_VIDEO.items()
+                         if key not in ("model.dynamics_dim", "model.appearance_dim")}
+        return resolve(name, quick=True, overrides=overrides)
     preset = resolve(name)
     if contestant != "tfodevideo":
         return preset

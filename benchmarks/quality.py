@@ -14,7 +14,9 @@ setting:
    deviation over seeds (sample standard deviation, n - 1).
 
 Settings, each with its own tfodevideo preset (for Moving MNIST the `_cpu`
-presets, whose conv trunk an hour of CPU can train):
+presets, whose conv trunk an hour of CPU can train; `--preset SETTING=NAME`
+races another preset of the same data and frame counts, e.g. the what/where
+model `mmnist2_10to10_cutout`):
 
 - `mmnist2_10to10`: two-digit Moving MNIST, 10 -> 10, scored on the first
   999 sequences of the standard test set (metrics.md conventions); the
@@ -33,6 +35,9 @@ the same compute whatever else the machine does. Trained jobs are kept in
 budget, or records made with other core or thread counts, are refused.
 
     python -m benchmarks.quality --budget-minutes 20 --sweep-minutes 4 --seeds 0 1 2
+    python -m benchmarks.quality --budget-minutes 10 --widths medium \
+        --contestants tfodevideo --settings mmnist2_10to10 \
+        --preset mmnist2_10to10=mmnist2_10to10_cutout
     python -m benchmarks.quality --small --budget-minutes 0.05   # tests
 
 Writes `WORKDIR/quality.json`, and per setting `sweep.json`,
@@ -113,6 +118,31 @@ SETTINGS = {
 MAIN_SETTING = "mmnist2_10to10"
 
 
+def with_presets(pairs):
+    """The settings, with the tfodevideo preset of each `SETTING=PRESET` of
+    `pairs` in place of its own.
+
+    Raises:
+        ValueError: a pair not of that form, an unknown setting or preset,
+            or a preset of other data, input or predicted frame counts than
+            the setting's (its scores would not compare), named.
+    """
+    settings = dict(SETTINGS)
+    for pair in pairs or ():
+        name, sep, preset = pair.partition("=")
+        if not sep or name not in SETTINGS:
+            raise ValueError(f"--preset takes SETTING=PRESET with SETTING one of "
+                             f"{sorted(SETTINGS)}. Received: {pair!r}")
+        own, other = resolve(SETTINGS[name].preset), resolve(preset)
+        if (other.dataset, other.data) != (own.dataset, own.data):
+            raise ValueError(
+                f"--preset {pair}: the setting {name!r} trains on {own.dataset} with "
+                f"{own.data}; {preset!r} on {other.dataset} with {other.data}. "
+                f"Received: {pair!r}")
+        settings[name] = dataclasses.replace(SETTINGS[name], preset=preset)
+    return settings
+
+
 def core_shares(count, cores=None):
     """Splits the usable cores into `count` disjoint, equal shares."""
     if cores is None:
@@ -130,16 +160,17 @@ def usable_cores():
     return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
 
 
-def check_records(records, minutes, small):
-    """Refuses to mix training jobs of another budget, mode, core or thread count."""
-    expected = {"budget_minutes": minutes, "small": small}
+def check_records(records, minutes, small, preset):
+    """Refuses to mix training jobs of another budget, mode, tfodevideo
+    preset, core or thread count."""
+    expected = {"budget_minutes": minutes, "small": small, "preset": preset}
     kinds = set()
     for path, record in records.items():
         for key, value in expected.items():
             if record[key] != value:
                 raise ValueError(
                     f"{path} was trained with {key}={record[key]}, not {value}. Use a "
-                    "fresh --workdir to change the budget or the mode."
+                    "fresh --workdir to change the budget, the mode or the preset."
                 )
         cores = record.get("cores")
         kinds.add((None if cores is None else len(cores), record.get("intra_op_threads"),
@@ -169,7 +200,7 @@ def run_jobs(jobs, preset, minutes, folder, small):
             return json.load(f)
 
     done = {job: read(job) for job in jobs if os.path.exists(path(job))}
-    check_records({path(job): record for job, record in done.items()}, minutes, small)
+    check_records({path(job): record for job, record in done.items()}, minutes, small, preset)
     todo = [job for job in jobs if job not in done]
     free = core_shares(max(1, min(len(todo), len(usable_cores()))))
     running = []
@@ -202,7 +233,7 @@ def run_jobs(jobs, preset, minutes, folder, small):
                                    f"{process.returncode}); see {log.name}.")
             done[job] = read(job)
             free.append(cores)
-    check_records({path(job): record for job, record in done.items()}, minutes, small)
+    check_records({path(job): record for job, record in done.items()}, minutes, small, preset)
     return {job: done[job] for job in jobs}
 
 
@@ -497,6 +528,9 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
                         help="seeds of the runs at the full budget")
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=SETTINGS)
+    parser.add_argument("--preset", action="append", default=[], metavar="SETTING=PRESET",
+                        help="the tfodevideo contestant's preset in a setting (default: "
+                             "the setting's own)")
     parser.add_argument("--workdir", default="runs/quality",
                         help="trained contestants and outputs; a rerun resumes here")
     parser.add_argument("--json", help="also write the results here")
@@ -511,6 +545,10 @@ def main(argv=None):
             parser.error(f"{flag} must be positive. Received: {value}")
     if len(set(args.seeds)) != len(args.seeds) or min(args.seeds) < 0:
         parser.error(f"--seeds must be distinct non-negative integers. Received: {args.seeds}")
+    try:
+        settings = with_presets(args.preset)
+    except ValueError as error:
+        parser.error(str(error))
     # "standard": None scores all 999 sequences of the standard test file.
     sizes = ({"standard": 8, "table": 8, "validation": 8, "long": 4, "batch": 4, "shown": 2}
              if args.small else {"standard": None, "table": 1000, "validation": 256,
@@ -519,7 +557,7 @@ def main(argv=None):
                for name in args.settings}
     results, sweeps, training = {}, {}, {}
     for name in args.settings:
-        setting, folder = SETTINGS[name], os.path.join(args.workdir, name)
+        setting, folder = settings[name], os.path.join(args.workdir, name)
         sweep_minutes = args.sweep_minutes or budgets[name] / 5
         sweeps[name] = sweep(setting, sweep_minutes, folder, sizes, args.small, args.widths,
                              args.contestants)
@@ -534,6 +572,7 @@ def main(argv=None):
         "budget_clock": "cpu",
         "budgets_minutes": budgets,
         "seeds": args.seeds,
+        "presets": {name: settings[name].preset for name in args.settings},
         "sweeps": sweeps,
         "training": {name: {job_name(*job): record for job, record in jobs.items()}
                      for name, jobs in training.items()},

@@ -191,3 +191,26 @@ def test_swap_benchmark_writes_scores_probes_and_picture(tmp_path):
     assert result["swap"]["split"] == "validation" and "cpu_cores" in result["machine"]
     assert "targets" not in result  # A ball has no digit class to probe.
     assert (tmp_path / "swap" / "ball_grid.png").stat().st_size > 0
+
+
+def test_quality_races_another_preset_of_the_same_frames_and_keeps_presets_apart(tmp_path):
+    """`--preset` puts the what/where cut-out model in a setting's place;
+    a preset of other frames, or another preset's runs in the workdir, are
+    refused."""
+    from benchmarks import quality
+
+    workdir = tmp_path / "quality"
+    argv = _quality_argv(workdir, "--widths", "medium", "--seeds", "0", "--settings",
+                         "mmnist2_10to10", "--contestants", "tfodevideo",
+                         "--preset", "mmnist2_10to10=mmnist2_10to10_cutout")
+    assert quality.main(argv) == 0
+    result = json.loads((workdir / "quality.json").read_text())
+    assert result["presets"] == {"mmnist2_10to10": "mmnist2_10to10_cutout"}
+    record = result["training"]["mmnist2_10to10"]["tfodevideo-medium-seed0"]
+    assert record["preset"] == "mmnist2_10to10_cutout" and record["steps"] > 0
+    assert set(result["results"]["mmnist2_10to10"]["table"]) == {
+        "tfodevideo", "black_frames", "copy_last"}
+    with pytest.raises(SystemExit):  # One digit, 2 -> 18: not the setting's frames.
+        quality.main(_quality_argv(workdir, "--preset", "mmnist2_10to10=mmnist1_2to18_cutout"))
+    with pytest.raises(ValueError, match="preset=mmnist2_10to10_cutout"):
+        quality.main(argv[:-2])  # The setting's own preset over the cut-out model's runs.
