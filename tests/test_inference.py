@@ -81,3 +81,23 @@ def test_train_evaluate_predict_swap_round_trip(tmp_path, standard_test):
 
     bad = cli("predict", model, str(tmp_path / "a.npy"), "--times", "soon")
     assert bad.returncode == 2 and "--times" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_the_truth_is_shown_beside_a_prediction_of_frames_the_clip_holds(tmp_path,
+                                                                         standard_test):
+    clip = standard_test[0].astype(np.float32) / 255.0  # 20 frames, t = 0.0 ... 1.9.
+    truth = inference.frames_at(clip, [1.0, 1.9, 1.2])
+    np.testing.assert_array_equal(truth, clip[[10, 19, 12]])
+    assert inference.frames_at(clip, [1.0, 1.05]) is None  # Between two frames.
+    assert inference.frames_at(clip, [1.0, 2.0]) is None  # Past the clip.
+    predicted = clip[10:14][::-1]  # Any frames in the prediction's place.
+    times = [1.0, 1.1, 1.2, 1.3]
+    plain = inference.write_prediction(predicted, str(tmp_path / "plain"), times)
+    shown = inference.write_prediction(predicted, str(tmp_path / "truth"), times,
+                                       truth=inference.frames_at(clip, times))
+    strip, with_truth = iio.imread(plain[2]), iio.imread(shown[2])
+    assert with_truth.shape[0] > strip.shape[0]  # A row of true frames more.
+    gif, side_by_side = iio.imread(plain[3]), iio.imread(shown[3])
+    assert side_by_side.shape[0] == gif.shape[0] == 4
+    assert side_by_side.shape[2] > 1.9 * gif.shape[2]  # True | predicted.
+    np.testing.assert_array_equal(np.load(shown[0]), predicted)

@@ -292,7 +292,7 @@ def _predict(args):
     input_times = np.arange(model.num_context) * args.frame_dt
     for path in inference.write_prediction(
         frames, args.out, times, inputs=clip[: model.num_context], input_times=input_times,
-        fps=args.fps, video=args.video,
+        fps=args.fps, video=args.video, truth=inference.frames_at(clip, times, args.frame_dt),
     ):
         print(f"wrote {path}")
     return 0
@@ -571,7 +571,8 @@ def _add_predict(commands, common):
                                   help="predict frames at any times from a clip")
     predict.add_argument("model")
     predict.add_argument("input", help="a .npy, .npz, GIF or video file (MP4...), "
-                         "or a folder of PNGs")
+                         "or a folder of PNGs; where it holds a frame at every time "
+                         "asked, those are shown as the truth")
     predict.add_argument("--out", default="prediction", help="output folder")
     predict.add_argument("--fps", type=float,
                          help="frames per second of the animation (default: 1 / step)")

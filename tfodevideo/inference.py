@@ -48,8 +48,21 @@ def predict_clip(model, clip, query_times, frame_dt=FRAME_DT):
     return predicted.numpy()[0][order.reshape(-1)]
 
 
+def frames_at(clip, times, frame_dt=FRAME_DT):
+    """The clip's own frames at `times` `(T,)`, or None unless every time is
+    one of its frames (`k * frame_dt` for a `k` it holds): the truth beside
+    a prediction of a clip's later frames."""
+    steps = np.asarray(times, np.float64).reshape(-1) / frame_dt
+    index = np.round(steps).astype(np.int64)
+    if not len(index) or not np.allclose(steps, index, atol=1e-4):
+        return None
+    if index.min() < 0 or index.max() >= len(clip):
+        return None
+    return clip[index]
+
+
 def write_prediction(frames, out_dir, times, inputs=None, input_times=None,
-                     name="prediction", fps=None, video="gif"):
+                     name="prediction", fps=None, video="gif", truth=None):
     """Writes the frames, their times and labelled pictures; returns the paths.
 
     Args:
@@ -62,11 +75,14 @@ def write_prediction(frames, out_dir, times, inputs=None, input_times=None,
         fps: frames per second of the animation; default: one second of
             clip time per second (`1 / step` between predicted times).
         video: `"gif"`, `"mp4"` or `"both"`.
+        truth: the true frames at `times` `(T, H, W, C)`, or None: shown
+            between the inputs and the prediction in the strip, and on the
+            left of each animation frame.
 
     Returns:
         Paths of `name.npy` (frames), `name_times.json`, the strip `name.png`
-        (input and predicted frames labelled with their times, wrapped into
-        rows) and the animation(s).
+        (input, true and predicted frames labelled with their times, wrapped
+        into rows) and the animation(s) (true | predicted with a truth).
     """
     times = [float(t) for t in times]
     if len(times) != len(frames):
@@ -80,12 +96,20 @@ def write_prediction(frames, out_dir, times, inputs=None, input_times=None,
     blocks = []
     if inputs is not None:
         blocks.append(viz.labelled_strip(inputs, viz.time_labels(input_times), "input"))
-    blocks.append(viz.labelled_strip(frames, labels, "predicted"))
+    shown = frames
+    if truth is not None:
+        truth = np.asarray(truth, np.float32).reshape(frames.shape)
+        blocks.append(viz.labelled_strip(truth, labels, "truth"))
+        # Side by side, a one-pixel white rule between.
+        rule = np.ones((*frames.shape[:2], 1, frames.shape[3]), np.float32)
+        shown = np.concatenate([truth, rule, frames], axis=2)
+        labels = [f"{label} true|pred" for label in labels]
+    blocks.append(viz.labelled_strip(frames, viz.time_labels(times), "predicted"))
     paths = [f"{stem}.npy", f"{stem}_times.json",
              viz.save_png(f"{stem}.png", viz.stack_images(blocks))]
     fps = fps or default_fps(times)
     for extension in {"gif": ["gif"], "mp4": ["mp4"], "both": ["gif", "mp4"]}[video]:
-        paths.append(write_video(f"{stem}.{extension}", frames, labels, fps))
+        paths.append(write_video(f"{stem}.{extension}", shown, labels, fps))
     return paths
 
 
