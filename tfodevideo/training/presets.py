@@ -226,6 +226,23 @@ PRESETS = {
              "encoder_channels": [16, 32], "latent_l2": 0.0},
             quick=_QUICK_BALL,
         ),
+        Preset(
+            "ball_cutout",
+            "what/where model on the Gaussian ball, 2 -> 18: a cut-out of the ball, "
+            "moved by its last step, bouncing off learned walls",
+            "video",
+            "ball",
+            {"num_context": 2, "num_target": 18},
+            "VideoODE",
+            # The ball's centre stays 3 sigma = 4.5 px inside the 28 px frame:
+            # walls at 1 - 2 * 4.5 / 27 = 0.67 in image coordinates.
+            {"image_size": [28, 28], "num_context": 2, "latent": "slots",
+             "decoder": "glyph", "dynamics_dim": 2, "appearance_dim": 14 * 14,
+             "slot_appearance": "cutout", "field_zero_start": True, "walls": 0.67,
+             "decoder_options": {"uncertainty": True}, "encoder_channels": [16, 32],
+             "latent_l2": 0.0},
+            quick=_QUICK_BALL,
+        ),
         _disentangled("mmnist1_2to18", "mmnist1", 2, 18,
                       "one-digit Moving MNIST, 2 -> 18 (report 6.2, the swap demo)"),
         _disentangled("mmnist2_10to10", "mmnist2", 10, 10,
