@@ -81,8 +81,10 @@ def machine():
 
 
 def save(result, path):
-    """Writes `result` as JSON to `path` when a path is given."""
+    """Writes `result` as JSON to `path` when a path is given, making its
+    folder if missing (a long run must not end in a missing folder)."""
     if path:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         with open(path, "w") as f:
             json.dump(result, f, indent=2)
 
