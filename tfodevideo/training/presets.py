@@ -155,6 +155,21 @@ def _what_where(name, dataset, num_context, num_target, num_digits, description,
     )
 
 
+def _ball_what_where(name, description, **model_args):
+    """A one-slot what/where `VideoODE` preset on the Gaussian ball, 2 -> 18."""
+    return Preset(
+        name,
+        f"what/where model on the Gaussian ball, 2 -> 18: {description}",
+        "video",
+        "ball",
+        {"num_context": 2, "num_target": 18},
+        "VideoODE",
+        {"image_size": [28, 28], "num_context": 2, "latent": "slots", "decoder": "glyph",
+         "dynamics_dim": 2, "encoder_channels": [16, 32], "latent_l2": 0.0, **model_args},
+        quick=_QUICK_BALL,
+    )
+
+
 def _disentangled(name, dataset, num_context, num_target, description, cpu=False):
     """A `VideoODE` preset: the report's final model on one data set, or with
     a conv trunk sized for CPU budgets (`cpu=True`, name ending in `_cpu`)."""
@@ -214,35 +229,13 @@ PRESETS = {
              "num_frequencies": 0, "latent_l2": 1e-5},
             quick=_QUICK_BALL,
         ),
-        Preset(
-            "ball_glyph",
-            "what/where model on the Gaussian ball, 2 -> 18: one slot, its centre in pixels",
-            "video",
-            "ball",
-            {"num_context": 2, "num_target": 18},
-            "VideoODE",
-            {"image_size": [28, 28], "num_context": 2, "latent": "slots",
-             "decoder": "glyph", "dynamics_dim": 2, "appearance_dim": 8,
-             "encoder_channels": [16, 32], "latent_l2": 0.0},
-            quick=_QUICK_BALL,
-        ),
-        Preset(
-            "ball_cutout",
-            "what/where model on the Gaussian ball, 2 -> 18: a cut-out of the ball, "
-            "moved by its last step, bouncing off learned walls",
-            "video",
-            "ball",
-            {"num_context": 2, "num_target": 18},
-            "VideoODE",
-            # The ball's centre stays 3 sigma = 4.5 px inside the 28 px frame:
-            # walls at 1 - 2 * 4.5 / 27 = 0.67 in image coordinates.
-            {"image_size": [28, 28], "num_context": 2, "latent": "slots",
-             "decoder": "glyph", "dynamics_dim": 2, "appearance_dim": 14 * 14,
-             "slot_appearance": "cutout", "field_zero_start": True, "walls": 0.67,
-             "decoder_options": {"uncertainty": True}, "encoder_channels": [16, 32],
-             "latent_l2": 0.0},
-            quick=_QUICK_BALL,
-        ),
+        _ball_what_where("ball_glyph", "one slot, its centre in pixels", appearance_dim=8),
+        # The ball's centre stays 3 sigma = 4.5 px inside the 28 px frame:
+        # walls at 1 - 2 * 4.5 / 27 = 0.67 in image coordinates.
+        _ball_what_where("ball_cutout", "a cut-out of the ball, moved by its last step, "
+                         "bouncing off learned walls", appearance_dim=14 * 14,
+                         slot_appearance="cutout", field_zero_start=True, walls=0.67,
+                         decoder_options={"uncertainty": True}),
         _disentangled("mmnist1_2to18", "mmnist1", 2, 18,
                       "one-digit Moving MNIST, 2 -> 18 (report 6.2, the swap demo)"),
         _disentangled("mmnist2_10to10", "mmnist2", 10, 10,
