@@ -141,16 +141,30 @@ def test_two_frames_give_the_last_step_and_a_turn_ends_the_line():
     np.testing.assert_allclose(velocity, (track[:, -1] - track[:, -2]) / 0.1, atol=1e-4)
 
 
+def each_digit_alone(source, params):
+    """The clips of `params` with each of the two digits drawn alone:
+    a list of two `(B, T, H, W, 1)` arrays."""
+    return [source.render(dict(params, digit=params["digit"][:, k:k + 1],
+                               position=params["position"][:, k:k + 1],
+                               angle=params["angle"][:, k:k + 1]))["frames"].numpy()
+            for k in range(2)]
+
+
+def pair_error(found, truth):
+    """Mean distance `(B,)` of two found centres `(B, 2, 2)` to two true
+    ones, in whichever pairing fits better."""
+    distance = np.linalg.norm(found[:, :, None] - truth[:, None], axis=-1)
+    return np.minimum(distance[:, 0, 0] + distance[:, 1, 1],
+                      distance[:, 0, 1] + distance[:, 1, 0]) / 2
+
+
 def two_digit_frames(data_dir, count=128):
     """Frames of two digits, each digit's intensity centroid, and each
     digit drawn alone."""
     source = MovingMNIST(num_digits=2, num_frames=1, split="validation", data_dir=data_dir)
     params = source.sample_clips(count, seed=7)
     frames = source.render(params)["frames"].numpy()[:, 0]
-    alone = [source.render(dict(params, digit=params["digit"][:, k:k + 1],
-                                position=params["position"][:, k:k + 1],
-                                angle=params["angle"][:, k:k + 1]))["frames"].numpy()[:, 0]
-             for k in range(2)]
+    alone = [images[:, 0] for images in each_digit_alone(source, params)]
     centroids = np.stack([[mass_centre(image) for image in images] for images in alone], 1)
     return frames, centroids, alone
 
@@ -158,10 +172,7 @@ def two_digit_frames(data_dir, count=128):
 def test_two_digits_apart_are_found_at_their_centroids(data_dir):
     frames, truth, _ = two_digit_frames(data_dir)
     fallback = tf.constant(np.full((len(frames), 2, 2), 31.5, "float32"))
-    found = find_objects(tf.constant(frames), 2, fallback).numpy()
-    distance = np.linalg.norm(found[:, :, None] - truth[:, None], axis=-1)
-    matched = np.minimum(distance[:, 0, 0] + distance[:, 1, 1],
-                         distance[:, 0, 1] + distance[:, 1, 0]) / 2
+    matched = pair_error(find_objects(tf.constant(frames), 2, fallback).numpy(), truth)
     apart = np.linalg.norm(truth[:, 0] - truth[:, 1], axis=-1) > 20
     assert apart.sum() > 30
     assert matched[apart].max() < 1.0, matched[apart].max()
@@ -196,10 +207,7 @@ def test_two_digits_are_cut_from_the_latest_frame_where_they_stand_apart(data_di
     source = MovingMNIST(num_digits=2, num_frames=10, split="validation", data_dir=data_dir)
     params = source.sample_clips(64, seed=8)
     frames = source.render(params)["frames"].numpy()
-    alone = np.stack([source.render(dict(params, digit=params["digit"][:, k:k + 1],
-                                         position=params["position"][:, k:k + 1],
-                                         angle=params["angle"][:, k:k + 1]))["frames"].numpy()
-                      for k in range(2)], axis=2)  # (B, N, 2, H, W, 1)
+    alone = np.stack(each_digit_alone(source, params), axis=2)  # (B, N, 2, H, W, 1)
     truth = np.array([[[mass_centre(digit) for digit in frame] for frame in clip]
                       for clip in alone])  # (B, N, 2, 2)
     apart = np.linalg.norm(truth[:, :, 0] - truth[:, :, 1], axis=-1)  # (B, N)
@@ -214,9 +222,6 @@ def test_two_digits_are_cut_from_the_latest_frame_where_they_stand_apart(data_di
     assert (chosen[touching_at_end] > CLEAR - 2).all(), chosen[touching_at_end]
     assert (index[touching_at_end] < 9).all()
     # There the clusters are the digits, each within a pixel of its centroid.
-    where = truth[np.arange(64), index][touching_at_end]
-    found = centres[touching_at_end]
-    distance = np.linalg.norm(found[:, :, None] - where[:, None], axis=-1)
-    matched = np.minimum(distance[:, 0, 0] + distance[:, 1, 1],
-                         distance[:, 0, 1] + distance[:, 1, 0]) / 2
+    matched = pair_error(centres[touching_at_end],
+                         truth[np.arange(64), index][touching_at_end])
     assert matched.max() < 1.0, matched

@@ -96,20 +96,20 @@ def write_prediction(frames, out_dir, times, inputs=None, input_times=None,
     blocks = []
     if inputs is not None:
         blocks.append(viz.labelled_strip(inputs, viz.time_labels(input_times), "input"))
-    shown = frames
+    shown, shown_labels = frames, labels
     if truth is not None:
         truth = np.asarray(truth, np.float32).reshape(frames.shape)
         blocks.append(viz.labelled_strip(truth, labels, "truth"))
         # Side by side, a one-pixel white rule between.
         rule = np.ones((*frames.shape[:2], 1, frames.shape[3]), np.float32)
         shown = np.concatenate([truth, rule, frames], axis=2)
-        labels = [f"{label} true|pred" for label in labels]
-    blocks.append(viz.labelled_strip(frames, viz.time_labels(times), "predicted"))
+        shown_labels = [f"{label} true|pred" for label in labels]
+    blocks.append(viz.labelled_strip(frames, labels, "predicted"))
     paths = [f"{stem}.npy", f"{stem}_times.json",
              viz.save_png(f"{stem}.png", viz.stack_images(blocks))]
     fps = fps or default_fps(times)
     for extension in {"gif": ["gif"], "mp4": ["mp4"], "both": ["gif", "mp4"]}[video]:
-        paths.append(write_video(f"{stem}.{extension}", shown, labels, fps))
+        paths.append(write_video(f"{stem}.{extension}", shown, shown_labels, fps))
     return paths
 
 

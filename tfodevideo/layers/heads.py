@@ -36,7 +36,7 @@ from tfodevideo.precision import default_full_precision
 
 LATENTS = ("vector", "map", "slots")
 # What a slot's appearance is: a code read from the encoder's features, or
-# the pixels of the last input frame around the slot's centre.
+# the pixels of an input frame around the slot's centre.
 SLOT_APPEARANCES = ("code", "cutout")
 # Which input frame cut-out slots are cut from: the last, or the latest one
 # in which the objects stand apart (`tracking.clearest_frame`).
@@ -237,9 +237,11 @@ class StackedHead(layers.Layer):
         return state, tf.reshape(self.appearance_head(pooled), [batch, self.appearance_dim])
 
     def _cutout_slots(self, frames, now, input_times):
-        """Centred cut-outs of the last frame, and velocities from following
-        them back through the earlier frames (see the class docstring)."""
-        last = tf.cast(frames[:, -1], now.dtype)
+        """Centred cut-outs of an input frame (the last, or the clearest), and
+        velocities from following them through the other input frames (see
+        the class docstring)."""
+        frames = tf.cast(frames, now.dtype)
+        last = frames[:, -1]
         size = self.num_slots * self.cutout_size[0] * self.cutout_size[1] * last.shape[-1]
         if size != self.appearance_dim:
             raise ValueError(
@@ -254,7 +256,6 @@ class StackedHead(layers.Layer):
         # maps missed: one put a quarter of the one-digit validation slots
         # where the window held none of the digit, two-digit ones had not
         # found the digits after 200 steps.
-        frames = tf.cast(frames, now.dtype)
         batch, count = tf.shape(now)[0], frames.shape[1]
         if self.num_slots > 1 and self.cut_from == "clearest":
             anchor, pixels = clearest_frame(frames, self.num_slots, start)

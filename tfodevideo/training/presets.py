@@ -128,7 +128,7 @@ def _what_where(name, dataset, num_context, num_target, num_digits, description,
                                                           "whole_pixels": True})
             # Two digits that touch in the last input frame cut as pieces of
             # both: cut from the latest frame where they stand apart (on 256
-            # validation clips, 87.1 -> 73.2 mse_frame with the same weights).
+            # validation clips, 87.1 -> 72.6 mse_frame with the same weights).
             model_args.update(cut_from="clearest")
             # The glyphs' blur trades mse for SSIM: on 256 validation clips
             # the blur rate MSE settles at (2.17 px per unit time, after
