@@ -114,6 +114,10 @@ MODELS = {
     "appearance_ode": lambda: VideoODE(num_context=2, appearance_ode=True, **TINY),
     "cutout_walls": lambda: VideoODE(num_context=2, walls=0.5, **TINY_CUTOUT),
     "cutout_clearest": lambda: VideoODE(num_context=2, cut_from="clearest", **TINY_CUTOUT),
+    "cutout_lattice": lambda: VideoODE(
+        num_context=3, velocity_fit="lattice", shared_speed=True,
+        walls={"extent": 0.5, "rule": "clamp", "step_time": 0.1}, **dict(
+            TINY_CUTOUT, decoder_options={"glyph_size": 6, "whole_pixels": True})),
     "cutout_whole_pixels": lambda: VideoODE(num_context=2, **dict(
         TINY_CUTOUT, decoder_options={"glyph_size": 6, "whole_pixels": True})),
     "cutout_uncertainty": lambda: VideoODE(num_context=2, **dict(
@@ -129,7 +133,11 @@ MODELS = {
 def test_config_round_trip_and_saving(name, tmp_path):
     model = MODELS[name]()
     model.build(None)
-    run_model_saving_test(model, clip_inputs(2, 2, [0.3, 0.7]), str(tmp_path / f"{name}.keras"))
+    inputs = clip_inputs(2, model.num_context, [0.3, 0.7])
+    if name == "cutout_lattice":
+        model(inputs, training=True)  # Learns a shared speed, which must be saved.
+        assert float(model.head.speed) > 0
+    run_model_saving_test(model, inputs, str(tmp_path / f"{name}.keras"))
 
 
 def test_autoencoder_saving_and_latent_penalty(tmp_path):

@@ -11,6 +11,7 @@ from tfodevideo.layers.tracking import centre_on_mass
 from tfodevideo.layers.tracking import clearest_frame
 from tfodevideo.layers.tracking import cut_out_each
 from tfodevideo.layers.tracking import find_objects
+from tfodevideo.layers.tracking import fit_lattice
 from tfodevideo.layers.tracking import fit_last_run
 from tfodevideo.layers.tracking import nearest_masks
 from tfodevideo.layers.tracking import frame_centroid
@@ -139,6 +140,60 @@ def test_two_frames_give_the_last_step_and_a_turn_ends_the_line():
     position, velocity = fit_last_run(track[:, -2:], times[:, -2:])
     np.testing.assert_allclose(position, track[:, -1], atol=1e-6)
     np.testing.assert_allclose(velocity, (track[:, -1] - track[:, -2]) / 0.1, atol=1e-4)
+
+
+def test_the_lattice_fit_of_truncated_positions_finds_motions_the_line_misses(data_dir):
+    """Every line the whole pixels allow, at the digits' common speed, and
+    the generator's bounce: 40 frames past the inputs most digits are on the
+    right whole pixel, where the least-squares line has drifted."""
+    from tfodevideo.layers.walls import stepwise_bounce
+
+    clips = MovingMNIST(num_digits=2, num_frames=50, split="validation",
+                        data_dir=data_dir).generate(64, seed=5)
+    corners = clips["positions"].numpy()  # (B, 50, 2, 2), before truncation.
+    track = tf.constant(np.floor(corners[:, :10]) + 7.0)  # Any whole-pixel origin.
+    times = tf.constant(np.tile(np.arange(10, dtype="float32") * 0.1, (64, 1)))
+
+    def pixels_40_frames_on(position, velocity):
+        start = position.numpy() - 7.0 + 0.5  # Corner coordinates, as the generator's.
+        step = velocity.numpy() * 0.1
+        landed = stepwise_bounce(start, step, np.abs(step) * 40.0, 0.0, 36.0)
+        return np.floor(landed)
+
+    truth = np.floor(corners[:, 49])
+    line = np.abs(pixels_40_frames_on(*fit_last_run(track, times)) - truth).sum(-1)
+    lattice = np.abs(pixels_40_frames_on(*fit_lattice(track, times, speed=36.0)) - truth).sum(-1)
+    assert (lattice == 0).mean() > 2 * (line == 0).mean(), ((lattice == 0).mean(),
+                                                            (line == 0).mean())
+    assert np.median(lattice) < 0.5 * np.median(line), (np.median(lattice), np.median(line))
+    # Without the common speed each axis still comes closer than the line
+    # to the velocity of the last input step (pixels per frame).
+    _, velocity = fit_lattice(track, times)
+    _, slope = fit_last_run(track, times)
+    true_velocity = np.diff(corners, axis=1)[:, 8] / 0.1
+    lattice_error = np.abs(velocity.numpy() - true_velocity) * 0.1
+    line_error = np.abs(slope.numpy() - true_velocity) * 0.1
+    assert lattice_error.mean() < 0.5 * line_error.mean(), (lattice_error.mean(),
+                                                            line_error.mean())
+    assert np.median(lattice_error) < 0.05
+
+
+def test_a_run_that_starts_on_a_wall_has_no_fraction_and_a_stray_frame_is_dropped():
+    times = tf.constant(np.arange(6, dtype="float32")[None] * 0.1)
+    # x: floor(36 - 3.3 k) after stopping on the wall at 36 (frame 2); y: a
+    # digit at 0.4 + 2.5 k whose oldest frame the tracker put on the wrong pixel.
+    x = [29.0, 33.0, 36.0, 32.0, 29.0, 26.0]
+    y = [5.0, 2.0, 5.0, 7.0, 10.0, 12.0]
+    track = tf.constant(np.stack([x, y], axis=-1)[None, :, None].astype("float32"))
+    position, velocity = fit_lattice(track, times)
+    # From the wall at exactly 36.0, the pixels 32, 29, 26 allow steps from
+    # -3.33 to -3.0 per frame: the fit is their middle, and starts on 36.0.
+    np.testing.assert_allclose(velocity[0, 0, 0], -31.67, atol=0.05)
+    np.testing.assert_allclose(position[0, 0, 0], 36.0 + 3 * velocity[0, 0, 0] * 0.1 - 0.5,
+                               atol=1e-3)
+    # y: frames 1-5 (2, 5, 7, 10, 12) fit 2.5 px per frame; with frame 0 none does.
+    assert 24.0 < velocity[0, 0, 1] < 26.0
+    assert np.floor(position[0, 0, 1] + 0.5) == 12.0  # Drawn at the last pixel.
 
 
 def each_digit_alone(source, params):

@@ -28,6 +28,7 @@ from tfodevideo.layers.glyphs import snap
 from tfodevideo.layers.tracking import centre_on_mass
 from tfodevideo.layers.tracking import clearest_frame
 from tfodevideo.layers.tracking import cut_out_each
+from tfodevideo.layers.tracking import fit_lattice
 from tfodevideo.layers.tracking import fit_last_run
 from tfodevideo.layers.tracking import find_objects
 from tfodevideo.layers.tracking import nearest_masks
@@ -41,10 +42,16 @@ SLOT_APPEARANCES = ("code", "cutout")
 # Which input frame cut-out slots are cut from: the last, or the latest one
 # in which the objects stand apart (`tracking.clearest_frame`).
 CUT_FROM = ("last", "clearest")
+# How cut-out slots turn their track into a position and a velocity: a
+# least-squares line, or every line whole-pixel positions allow.
+VELOCITY_FITS = ("line", "lattice")
 # Largest move between two consecutive input frames that a cut-out slot
 # can follow, in pixels (Moving MNIST digits move 3.6, the ball about 1);
 # each frame followed costs (2 * 5 + 1)^2 = 121 cut-outs.
 MATCH_RADIUS = 5
+# Batches whose median speed the shared speed averages with equal weight;
+# later batches move it as a running mean of that length.
+SPEED_MEMORY = 1000
 
 
 @keras.saving.register_keras_serializable(package="tfodevideo")
@@ -86,7 +93,16 @@ class StackedHead(layers.Layer):
     (`fit_last_run`: with two input frames, the last position and step),
     plus a learned velocity correction (zero at the start) from the
     velocities the displacements to all earlier frames give: it can learn
-    what the frames cannot tell (a speed every clip shares). Learned heat
+    what the frames cannot tell. With `velocity_fit="lattice"` (for
+    objects drawn at whole pixels) the track is followed by whole-pixel
+    shifts and the line is the centre of every line those whole pixels
+    allow (`fit_lattice`). With `shared_speed=True` every slot moves at
+    one speed, the running mean over training batches of the fitted
+    speeds' median: where a generator gives every object the same speed
+    (Moving MNIST: 3.6 pixels per frame), a speed error of a tenth of a
+    pixel per frame is eight pixels after eighty frames; the slot's
+    direction is its own line's (the lattice fit: the centre of the
+    directions both axes allow at that speed). Learned heat
     maps were tried first: through the prediction loss they learned to hide
     a glyph they could not place well (a cut-out of empty canvas draws
     black frames, which a pixel loss prefers to a glyph a few pixels off),
@@ -112,6 +128,9 @@ class StackedHead(layers.Layer):
             then the frame's pixels, not an interpolation of them.
         cut_from: for `"cutout"`: `"last"` (the last input frame) or
             `"clearest"` (above; one slot is always cut from the last).
+        velocity_fit: for `"cutout"`: `"line"` or `"lattice"` (above).
+        shared_speed: for `"cutout"`: every slot moves at the learned
+            shared speed (above); before any training step, at its own.
         **kwargs: standard `keras.layers.Layer` arguments.
 
     Call arguments:
@@ -128,7 +147,7 @@ class StackedHead(layers.Layer):
 
     def __init__(self, dynamics_dim, appearance_dim=0, *, latent="vector", map_channels=16,
                  slot_appearance="code", cutout_size=None, whole_pixels=False,
-                 cut_from="last", **kwargs):
+                 cut_from="last", velocity_fit="line", shared_speed=False, **kwargs):
         # Float32 under a mixed policy: it finds sub-pixel centres, cheaply.
         super().__init__(**default_full_precision(kwargs))
         self.dynamics_dim = check_int("dynamics_dim", dynamics_dim, minimum=1)
@@ -139,6 +158,8 @@ class StackedHead(layers.Layer):
                                             SLOT_APPEARANCES)
         self.whole_pixels = bool(whole_pixels)
         self.cut_from = check_choice("cut_from", cut_from, CUT_FROM)
+        self.velocity_fit = check_choice("velocity_fit", velocity_fit, VELOCITY_FITS)
+        self.shared_speed = bool(shared_speed)
         self.cutout_size = None if cutout_size is None else tuple(
             check_int("cutout_size", side, minimum=1) for side in cutout_size)
         if self.slot_appearance == "cutout" and (latent != "slots" or not cutout_size):
@@ -160,6 +181,20 @@ class StackedHead(layers.Layer):
             # Heat maps of every slot now, then one frame before.
             self.dynamics_head = layers.Conv2D(2 * self.num_slots, 1, name="dynamics_head",
                                                dtype=dtype)
+        if (self.shared_speed or velocity_fit != "line") and self.slot_appearance != "cutout":
+            raise ValueError(
+                "`shared_speed` and `velocity_fit` fit the tracks of cut-out slots: they need "
+                f"`slot_appearance='cutout'`. Received: slot_appearance={slot_appearance!r}"
+            )
+        if self.shared_speed:
+            # In pixels per unit time. A statistic of the training data, not
+            # trained by the loss: float32, averaged over replicas like
+            # batch-norm moments.
+            self.speed = self.add_weight(shape=(), initializer="zeros", trainable=False,
+                                         autocast=False, aggregation="mean", name="speed")
+            self.speed_batches = self.add_weight(
+                shape=(), initializer="zeros", trainable=False, autocast=False,
+                aggregation="mean", name="speed_batches")
         if self.slot_appearance == "cutout":
             self.velocity_hidden = layers.Dense(32, "relu", name="velocity_hidden", dtype=dtype)
             self.velocity_correction = layers.Dense(
@@ -190,9 +225,9 @@ class StackedHead(layers.Layer):
             [shape[0], shape[2], shape[3], frames.shape[1] * frames.shape[4]],
         )
 
-    def call(self, features, input_times, frames=None):
+    def call(self, features, input_times, frames=None, training=None):
         if self.latent == "slots":
-            return self._slots(features, input_times, frames)
+            return self._slots(features, input_times, frames, training)
         flat = self.flatten(features)
         relative = input_times - input_times[:, -1:]
         if self.latent == "vector":
@@ -208,7 +243,7 @@ class StackedHead(layers.Layer):
             return state, tf.zeros([tf.shape(flat)[0], 0], flat.dtype)
         return state, self.appearance_head(flat)
 
-    def _slots(self, features, input_times, frames):
+    def _slots(self, features, input_times, frames, training=None):
         """Soft arg-max centres, their velocity, and per-slot appearance codes."""
         shape = tf.shape(features)
         batch, height, width = shape[0], features.shape[1], features.shape[2]
@@ -223,7 +258,7 @@ class StackedHead(layers.Layer):
         now, before = centres[:, : self.num_slots], centres[:, self.num_slots :]
         step = (input_times[:, -1] - input_times[:, -2])[:, None, None]
         if self.slot_appearance == "cutout":
-            return self._cutout_slots(frames, now, input_times)
+            return self._cutout_slots(frames, now, input_times, training)
         velocity = (now - before) / step
         state = tf.concat(
             [tf.reshape(now, [batch, -1]), tf.reshape(velocity, [batch, -1])], axis=-1
@@ -236,7 +271,7 @@ class StackedHead(layers.Layer):
         )
         return state, tf.reshape(self.appearance_head(pooled), [batch, self.appearance_dim])
 
-    def _cutout_slots(self, frames, now, input_times):
+    def _cutout_slots(self, frames, now, input_times, training=None):
         """Centred cut-outs of an input frame (the last, or the clearest), and
         velocities from following them through the other input frames (see
         the class docstring)."""
@@ -275,7 +310,9 @@ class StackedHead(layers.Layer):
         # Nothing here is learned: the slots' positions, looks and
         # velocities come from the frames (plus the learned correction).
         pixels, glyphs = tf.stop_gradient(pixels), tf.stop_gradient(glyphs)
-        track = track_from(frames, glyphs, anchor, pixels, MATCH_RADIUS)  # (B, K, slots, 2)
+        lattice = self.velocity_fit == "lattice"
+        track = track_from(frames, glyphs, anchor, pixels, MATCH_RADIUS,  # (B, K, slots, 2)
+                           refine=not lattice)
         gaps = (input_times[:, -1:] - input_times[:, -2::-1])[:, :, None, None]
         # Velocities from each earlier frame, in image coordinates per time.
         estimates = (track[:, -1:] - track[:, -2::-1]) / gaps * 2.0 / extent
@@ -283,12 +320,42 @@ class StackedHead(layers.Layer):
         # leaves the tracking's slot axis unknown.
         features = tf.reshape(tf.transpose(estimates, [0, 2, 1, 3]),
                               [batch, self.num_slots, 2 * (count - 1)])
-        position, velocity = fit_last_run(track, input_times)
+        if lattice:
+            speed = None
+            if self.shared_speed:
+                if training:
+                    self._learn_speed(fit_lattice(track, input_times)[1])
+                speed = self.speed
+            position, velocity = fit_lattice(track, input_times, speed)
+        else:
+            position, velocity = fit_last_run(track, input_times)
+            if self.shared_speed and training:
+                self._learn_speed(velocity)
         velocity = (velocity * 2.0 / extent
                     + self.velocity_correction(self.velocity_hidden(features)))
+        if self.shared_speed and not lattice:
+            velocity = self._at_shared_speed(velocity, self.speed * 2.0 / extent[0])
         state = tf.concat([tf.reshape(position * 2.0 / extent - 1.0, [batch, self.dynamics_dim]),
                            tf.reshape(velocity, [batch, self.dynamics_dim])], axis=-1)
         return state, tf.reshape(glyphs, [batch, size])
+
+    def _learn_speed(self, velocity):
+        """The batch's median speed `(B, slots, 2)` (pixels per unit time)
+        joins the running mean of the shared speed."""
+        # The median: clips whose digits cross are followed badly.
+        speeds = tf.sort(tf.reshape(tf.norm(velocity, axis=-1), [-1]))
+        median = speeds[tf.size(speeds) // 2]
+        batches = self.speed_batches + 1.0
+        self.speed.assign(self.speed + (median - self.speed) / tf.minimum(batches, SPEED_MEMORY))
+        self.speed_batches.assign(batches)
+
+    def _at_shared_speed(self, velocity, shared):
+        """`velocity` `(B, slots, 2)` rescaled to the speed `shared`."""
+        speed = tf.sqrt(tf.reduce_sum(tf.square(velocity), axis=-1, keepdims=True) + 1e-12)
+        # A slot that barely moves has no direction to keep: it keeps its
+        # velocity, as every slot does before the first training step.
+        keep = (self.speed_batches < 0.5) | (speed < 0.1 * shared)
+        return tf.where(keep, velocity, velocity * (shared / speed))
 
     def get_config(self):
         return {
@@ -301,6 +368,8 @@ class StackedHead(layers.Layer):
             "cutout_size": None if self.cutout_size is None else list(self.cutout_size),
             "whole_pixels": self.whole_pixels,
             "cut_from": self.cut_from,
+            "velocity_fit": self.velocity_fit,
+            "shared_speed": self.shared_speed,
         }
 
 

@@ -13,8 +13,13 @@ roughly right:
   refined to a fraction of a pixel), and `track_from` follows the glyph
   through every other input frame: the displacements give the velocity;
 - with several objects, `clearest_frame` picks the input frame to cut them
-  from: one where they stand apart, not one where they touch.
+  from: one where they stand apart, not one where they touch;
+- `fit_last_run` (a least-squares line) or `fit_lattice` (every motion the
+  whole-pixel positions allow) turn the track into a position and a
+  velocity.
 """
+
+import math
 
 import tensorflow as tf
 
@@ -133,11 +138,13 @@ def cut_out_each(image, masks, centres, size):
     return tf.reshape(patches, [shape[0], count, *size, image.shape[-1]])
 
 
-def match_shift(image, glyphs, centres, radius):
+def match_shift(image, glyphs, centres, radius, refine=True):
     """The shift `(B, K, 2)` in pixels from `centres` at which each glyph
     best matches `image`: the whole-pixel shift up to `radius` in each
-    direction with the least squared difference, refined to a fraction of a
-    pixel by a parabola through it and its neighbours along each axis.
+    direction with the least squared difference, refined (`refine`) to a
+    fraction of a pixel by a parabola through it and its neighbours along
+    each axis. Objects drawn at whole pixels move by whole pixels: there
+    the parabola only adds noise of a quarter pixel, so `refine=False`.
 
     Args:
         image: `(B, H, W, C)`, e.g. the frame before the one the glyphs
@@ -174,9 +181,11 @@ def match_shift(image, glyphs, centres, radius):
         offset = tf.where(usable, 0.5 * (low - high) / tf.where(usable, curvature, 1.0), 0.0)
         return tf.clip_by_value(offset, -0.5, 0.5)
 
-    centre = at(0, 0)
-    x = tf.cast(col - radius, image.dtype) + vertex(at(0, -1), centre, at(0, 1))
-    y = tf.cast(row - radius, image.dtype) + vertex(at(-1, 0), centre, at(1, 0))
+    x, y = tf.cast(col - radius, image.dtype), tf.cast(row - radius, image.dtype)
+    if refine:
+        centre = at(0, 0)
+        x += vertex(at(0, -1), centre, at(0, 1))
+        y += vertex(at(-1, 0), centre, at(1, 0))
     return tf.stop_gradient(tf.stack([x, y], axis=-1))
 
 
@@ -221,7 +230,7 @@ def clearest_frame(frames, num_objects, fallback):
     return index, tf.gather(centres, index, batch_dims=1)
 
 
-def track_from(frames, glyphs, anchor, centres, radius):
+def track_from(frames, glyphs, anchor, centres, radius, refine=True):
     """Where the glyphs cut from frame `anchor` are in every input frame.
 
     Follows them forward to the last frame, then back from the anchor to
@@ -235,6 +244,7 @@ def track_from(frames, glyphs, anchor, centres, radius):
         anchor: `(B,)` int32, the frame the glyphs were cut from.
         centres: `(B, K, 2)` where they were cut, in pixels.
         radius: largest move between two frames, in pixels.
+        refine: sub-pixel shifts (see `match_shift`).
 
     Returns:
         `(B, N, K, 2)`: the centres in every frame, oldest first.
@@ -251,7 +261,7 @@ def track_from(frames, glyphs, anchor, centres, radius):
         # The first step back starts from the anchor, not from the last frame.
         start = tf.where((back == 1)[:, None, None], centres, position)
         frame = tf.gather(frames, index, batch_dims=1)
-        position = start + match_shift(frame, glyphs, start, radius)
+        position = start + match_shift(frame, glyphs, start, radius, refine)
         track += place(index) * position[:, None]
     return track
 
@@ -259,6 +269,22 @@ def track_from(frames, glyphs, anchor, centres, radius):
 # Moves shorter than this between two frames, in pixels, have no direction:
 # an axis a digit crosses slowly shows whole-pixel steps of 0 and 1.
 STILL = 0.5
+
+
+def _line_runs(newest_first):
+    """Frames `(B, K, N, 2)` on the line since the last turn (1) or not (0),
+    newest first (see `fit_last_run`)."""
+    steps = newest_first[:, :-1] - newest_first[:, 1:]  # Step into frame K-1-j, j = 0...
+    moving = tf.abs(steps) > STILL
+    direction = tf.sign(steps) * tf.cast(moving, steps.dtype)
+    # The latest direction: that of the newest step that moves.
+    first = tf.argmax(tf.cast(moving, tf.int32), axis=1, output_type=tf.int32)
+    latest = tf.gather(tf.transpose(direction, [0, 2, 3, 1]), first[..., None],
+                       batch_dims=3)[..., 0][:, None]
+    turned = tf.cast(direction * latest < 0, steps.dtype)
+    # A frame is on the line when no step between it and the newest turned.
+    return tf.concat([tf.ones_like(turned[:, :1]), tf.math.cumprod(1.0 - turned, axis=1)],
+                     axis=1)
 
 
 def fit_last_run(track, times):
@@ -284,17 +310,7 @@ def fit_last_run(track, times):
     """
     newest_first = tf.reverse(track, axis=[1])
     age = (tf.reverse(times, axis=[1]) - times[:, -1:])[:, :, None, None]  # 0, then < 0.
-    steps = newest_first[:, :-1] - newest_first[:, 1:]  # Step into frame K-1-j, j = 0...
-    moving = tf.abs(steps) > STILL
-    direction = tf.sign(steps) * tf.cast(moving, steps.dtype)
-    # The latest direction: that of the newest step that moves.
-    first = tf.argmax(tf.cast(moving, tf.int32), axis=1, output_type=tf.int32)
-    latest = tf.gather(tf.transpose(direction, [0, 2, 3, 1]), first[..., None],
-                       batch_dims=3)[..., 0][:, None]
-    turned = tf.cast(direction * latest < 0, steps.dtype)
-    # A frame is on the line when no step between it and the newest turned.
-    on_line = tf.concat([tf.ones_like(turned[:, :1]),
-                         tf.math.cumprod(1.0 - turned, axis=1)], axis=1)
+    on_line = _line_runs(newest_first)
     weight = tf.reduce_sum(on_line, axis=1)
     mean_age = tf.reduce_sum(on_line * age, axis=1) / weight
     mean_position = tf.reduce_sum(on_line * newest_first, axis=1) / weight
@@ -303,3 +319,146 @@ def fit_last_run(track, times):
         tf.reduce_sum(on_line * spread * (newest_first - mean_position[:, None]), axis=1),
         tf.reduce_sum(on_line * tf.square(spread), axis=1))
     return mean_position - velocity * mean_age, velocity
+
+
+# The lattice fit's grids: velocities up to this many pixels per frame (a
+# tracker following shifts up to `MATCH_RADIUS` sees no faster object) in
+# `LATTICE_STEPS` values (0.01 pixel per frame apart), directions in
+# `LATTICE_ANGLES` (a 1/8 degree: 0.008 pixels per frame at 3.6).
+LATTICE_SPEED = 6.0
+LATTICE_STEPS = 1201
+LATTICE_ANGLES = 2880
+# A position that starts on a wall has no fraction of a pixel; this much is
+# allowed, so that the constraint still has an inside.
+ON_WALL = 1e-3
+
+
+def _fraction_bounds(shift, age, active, velocity, on_wall):
+    """Bounds `(lo, hi)` on the fraction of a pixel `f` at a reference frame
+    such that `floor(f + age * velocity) = shift` in every active frame.
+
+    `shift`, `age`, `active`: `(..., K)`; `velocity`: `(..., G)`; `on_wall`:
+    `(...)` whether `f` is 0. Returns `(..., G)` each."""
+    moved = age[..., None, :] * velocity[..., :, None]  # (..., G, K)
+    big = tf.constant(1e9, shift.dtype)
+    on = active[..., None, :] > 0.5
+    lo = tf.reduce_max(tf.where(on, shift[..., None, :] - moved, -big), axis=-1)
+    hi = tf.reduce_min(tf.where(on, shift[..., None, :] + 1.0 - moved, big), axis=-1)
+    cap = tf.where(on_wall, ON_WALL, 1.0)[..., None]
+    return tf.maximum(lo, 0.0), tf.minimum(hi, cap)
+
+
+def fit_lattice(track, times, speed=None):
+    """Position and velocity of objects drawn at whole pixels, from every
+    straight motion their whole-pixel positions allow.
+
+    A generator that truncates positions to whole pixels (Moving MNIST) draws
+    an object moving at `v` pixels per frame at `floor(x0 + v * t)`: the
+    whole-pixel track since its last turn does not give a line but a set of
+    lines, those `(f, v)` (`f` the fraction of a pixel at the oldest frame
+    of the run) with `floor(f + v * t_j) = shift_j` in every frame. The set
+    is convex; its centroid is the estimate (`fit_last_run`'s least squares
+    weigh every whole-pixel error alike and are off by several times more).
+    Where the run starts with a turn the object stood on a wall (a generator
+    that stops objects on a wall, `ReflectingWalls(rule="clamp")`): there
+    `f` is 0. A run that no line explains (a track thrown off by another
+    object) loses its oldest frames until one does; with none, the axis
+    keeps `fit_last_run`'s line. With `speed` (every object moves at that
+    speed), the direction is the centroid of the directions both axes
+    allow at once, where there are any.
+
+    Args:
+        track: `(B, K, N, 2)` whole-pixel centres of N objects in K frames,
+            oldest first (shifts between frames are whole pixels).
+        times: `(B, K)` the frames' times, increasing.
+        speed: None or a scalar: the objects' common speed, in pixels per
+            unit time (0: not known yet, as None).
+
+    Returns:
+        `(position, velocity)`, each `(B, N, 2)`: at the last time, the
+        position that draws at the right whole pixel when rounded
+        (`f - 1/2` past the whole pixel) and the velocity in pixels per unit
+        time.
+    """
+    dtype = track.dtype
+    count = track.shape[1]
+    newest_first = tf.transpose(tf.reverse(track, axis=[1]), [0, 2, 3, 1])  # (B, N, 2, K)
+    age = tf.reverse(times, axis=[1]) - times[:, -1:]  # (B, K): 0, then < 0.
+    on_line = tf.transpose(_line_runs(tf.reverse(track, axis=[1])), [0, 2, 3, 1])
+    length = tf.reduce_sum(on_line, axis=-1)  # (B, N, 2)
+    turned = length < count
+    # Candidates: a reference frame r (newest first, 1..K-1) and whether it
+    # stands on a wall: the oldest frame of the run does after a turn, or the
+    # one after it (a step into the wall that truncates to no move at all
+    # leaves the frame before on the run).
+    refs = tf.range(1, count, dtype=dtype)  # (R,)
+    frame = tf.range(count, dtype=dtype)
+    ref_shift = tf.gather(newest_first, tf.range(1, count), axis=-1)  # (B, N, 2, R)
+    ref_age = tf.gather(age, tf.range(1, count), axis=-1)  # (B, R)
+    shift = newest_first[..., None, :] - ref_shift[..., :, None]  # (B, N, 2, R, K)
+    rel_age = (age[:, None, :] - ref_age[:, :, None])[:, None, None]  # (B, 1, 1, R, K)
+    rel_age = tf.broadcast_to(rel_age, tf.shape(shift))
+    active = tf.cast(frame[None, :] <= refs[:, None], dtype)  # (R, K)
+    active = tf.broadcast_to(active, tf.shape(shift))
+    gap = tf.reduce_max(times[:, 1:] - times[:, :-1], axis=-1)  # (B,)
+    grid = tf.linspace(tf.constant(-LATTICE_SPEED, dtype), LATTICE_SPEED, LATTICE_STEPS)
+    velocities = grid[None] / gap[:, None]  # (B, G): pixels per unit time.
+    velocities = tf.broadcast_to(velocities[:, None, None, None], tf.concat(
+        [tf.shape(shift)[:-1], [LATTICE_STEPS]], axis=0))
+    widths = []
+    for on_wall in (False, True):
+        lo, hi = _fraction_bounds(shift, rel_age, active, velocities,
+                                  tf.fill(tf.shape(shift)[:-1], on_wall))
+        widths.append(tf.nn.relu(hi - lo))
+    width = tf.stack(widths, axis=-2)  # (B, N, 2, R, 2, G)
+    feasible = tf.reduce_any(width > 0, axis=-1)
+    last = length[..., None] - 1.0  # Oldest frame of the run.
+    valid_free = refs <= last
+    valid_wall = valid_free & turned[..., None] & (refs >= last - 1.0)
+    valid = tf.stack([valid_free, valid_wall], axis=-1)
+    priority = 2.0 * refs[:, None] + tf.constant([0.0, 1.0], dtype)
+    score = tf.where(valid & feasible, priority, -1.0)
+    flat_score = tf.reshape(score, tf.concat([tf.shape(score)[:3], [-1]], axis=0))
+    best = tf.argmax(flat_score, axis=-1, output_type=tf.int32)  # (B, N, 2)
+    found = tf.reduce_max(flat_score, axis=-1) >= 0
+    ref_index, wall_index = best // 2, best % 2
+
+    def pick(values):  # (B, N, 2, R, ...) -> (B, N, 2, ...)
+        return tf.gather(values, ref_index, axis=3, batch_dims=3)
+
+    chosen_width = tf.gather(pick(width), wall_index, axis=3, batch_dims=3)  # (B, N, 2, G)
+    on_wall = wall_index > 0
+    chosen_shift, chosen_age, chosen_active = pick(shift), pick(rel_age), pick(active)
+    line_velocity = tf.math.divide_no_nan(
+        tf.reduce_sum(chosen_width * velocities[..., 0, :], axis=-1),
+        tf.reduce_sum(chosen_width, axis=-1))
+
+    def place(velocity):
+        """The position now, given each axis' velocity `(B, N, 2)`."""
+        lo, hi = _fraction_bounds(chosen_shift, chosen_age, chosen_active,
+                                  velocity[..., None], on_wall)
+        fraction = 0.5 * (lo[..., 0] + tf.maximum(hi[..., 0], lo[..., 0]))
+        since = -tf.gather(age, ref_index + 1, batch_dims=1)  # Now - reference.
+        start = tf.gather(newest_first, ref_index + 1, axis=3, batch_dims=3)
+        return start + fraction + since * velocity - 0.5
+
+    velocity = line_velocity
+    if speed is not None:
+        # Every direction at the common speed, each axis' fraction bounds at
+        # its component; the directions both axes allow weigh by the area.
+        angles = tf.linspace(tf.constant(0.0, dtype), 2.0 * math.pi, LATTICE_ANGLES + 1)[:-1]
+        unit = tf.stack([tf.cos(angles), tf.sin(angles)], axis=-1)  # (A, 2)
+        components = tf.cast(speed, dtype) * tf.transpose(unit)  # (2, A)
+        components = tf.broadcast_to(components, tf.concat(
+            [tf.shape(chosen_shift)[:-1], [LATTICE_ANGLES]], axis=0))
+        lo, hi = _fraction_bounds(chosen_shift, chosen_age, chosen_active, components, on_wall)
+        weight = tf.reduce_prod(tf.nn.relu(hi - lo), axis=2)  # (B, N, A)
+        mean = tf.einsum("bna,ac->bnc", weight, unit)
+        allowed = ((tf.reduce_sum(weight, axis=-1, keepdims=True) > 0)
+                   & tf.reduce_all(found, axis=-1, keepdims=True) & (speed > 0))
+        direction = tf.math.l2_normalize(mean, axis=-1)
+        velocity = tf.where(allowed, tf.cast(speed, dtype) * direction, line_velocity)
+    position = place(velocity)
+    line_position, line_slope = fit_last_run(track, times)
+    return (tf.where(found, position, line_position),
+            tf.where(found, velocity, line_slope))

@@ -36,8 +36,9 @@ class ODEVideoModel(VideoModel):
         field_zero_start: start the field at zero (uniform motion; see
             `VectorField`).
         walls: for `latent="slots"`: the initial half-width of a box whose
-            elastic walls the slots bounce off (`ReflectingWalls`, learned);
-            None for open space.
+            elastic walls the slots bounce off (`ReflectingWalls`, learned),
+            or a dict of `ReflectingWalls` arguments (`{"extent": 0.6,
+            "rule": "clamp", "step_time": 0.1}`); None for open space.
         decoder: name of a registered decoder (`tfodevideo.layers.decoders`).
         decoder_options: dict of further arguments of that decoder (e.g.
             `{"glyph_size": 32}` for `decoder="glyph"`).
@@ -94,7 +95,8 @@ class ODEVideoModel(VideoModel):
                     "`walls` fold object centres into a box: they need `latent='slots'`. "
                     f"Received: walls={walls!r}, latent={head.latent!r}"
                 )
-            self.walls = ReflectingWalls(walls, name="walls")
+            options = dict(walls) if isinstance(walls, dict) else {"extent": walls}
+            self.walls = ReflectingWalls(**options, name="walls")
         self.appearance_ode = None
         if appearance_ode and head.appearance_dim:
             self.appearance_ode = NeuralODE(
@@ -146,7 +148,12 @@ class ODEVideoModel(VideoModel):
         states = self.ode(state, query_times, anchor_times)
         positions = states[..., : states.shape[-1] // 2]
         # The ODE carries the free motion; walls fold it into their box.
-        return positions if self.walls is None else self.walls(positions)
+        if self.walls is None:
+            return positions
+        if self.walls.rule == "elastic":
+            return self.walls(positions)
+        half = state.shape[-1] // 2
+        return self.walls(positions, start=state[:, :half], velocity=state[:, half:])
 
     def appearance_at(self, appearance, query_times, anchor_times):
         """`z_a` `(B, A)` as the decoder reads it: unchanged, or `(B, T, A)`
@@ -255,6 +262,16 @@ class ODEVideoModel(VideoModel):
         query = query_times if len(query_times.shape) == 2 else query_times[None]
         return query - anchor_times[:, None]
 
+    def _walls_config(self):
+        """`walls` as given: the extent alone for elastic walls (so that
+        configurations saved before the rule existed read the same)."""
+        if self.walls is None:
+            return None
+        if self.walls.rule == "elastic":
+            return self.walls.extent
+        return {"extent": self.walls.extent, "rule": self.walls.rule,
+                "step_time": self.walls.step_time}
+
     def get_config(self):
         return {
             **super().get_config(),
@@ -263,7 +280,7 @@ class ODEVideoModel(VideoModel):
             "field_units": self.field_units,
             "field_depth": self.field_depth,
             "field_zero_start": self.field_zero_start,
-            "walls": None if self.walls is None else self.walls.extent,
+            "walls": self._walls_config(),
             "decoder": self.decoder_name,
             "decoder_options": dict(self.decoder_options),
             "method": self.method,

@@ -51,9 +51,14 @@ class VideoODE(ODEVideoModel):
         field_depth: hidden layers of the vector field.
         field_zero_start: start the field at zero, so that untrained motion
             is uniform (see `VectorField`).
+        velocity_fit: for `"cutout"`: `"line"` (least squares) or
+            `"lattice"` (for objects drawn at whole pixels; see `StackedHead`).
+        shared_speed: for `"cutout"`: every slot moves at one speed learned
+            from the training clips, in its own direction (see `StackedHead`).
         walls: for `latent="slots"`: initial half-width, in image
             coordinates, of a learned box whose walls the slots bounce off
-            elastically (`tfodevideo.layers.walls`); None: open space.
+            elastically (`tfodevideo.layers.walls`), or a dict of
+            `ReflectingWalls` arguments (another `rule`); None: open space.
         decoder: name of a registered decoder (`tfodevideo.layers.decoders`).
         decoder_options: dict of further arguments of that decoder.
         method, rtol, atol, max_num_steps: settings of the `NeuralODE`.
@@ -86,7 +91,7 @@ class VideoODE(ODEVideoModel):
         self, image_size=(64, 64), channels=1, num_context=10, *, dynamics_dim=48,
         appearance_dim=64, encoder_channels=(64, 128, 256), num_frequencies=0,
         latent="vector", map_channels=16, slot_appearance="code", cut_from="last",
-        field_units=128, field_depth=2,
+        velocity_fit="line", shared_speed=False, field_units=128, field_depth=2,
         decoder="conv", decoder_options=None, method="dopri5", rtol=1e-3, atol=1e-6,
         max_num_steps=1000, latent_l2=1e-5, permutation_weight=0.0, appearance_ode=False,
         norm_momentum=NORM_MOMENTUM, **kwargs,
@@ -105,7 +110,7 @@ class VideoODE(ODEVideoModel):
             slot_appearance=slot_appearance, cutout_size=cutout_size, name="head",
             # Cut where the decoder draws: at whole pixels if it does.
             whole_pixels=bool(cutout_size and decoder_options.get("whole_pixels")),
-            cut_from=cut_from,
+            cut_from=cut_from, velocity_fit=velocity_fit, shared_speed=shared_speed,
         )
         super().__init__(
             head, image_size, channels, num_context, encoder_channels=encoder_channels,
@@ -131,6 +136,8 @@ class VideoODE(ODEVideoModel):
             "map_channels": self.head.map_channels,
             "slot_appearance": self.head.slot_appearance,
             "cut_from": self.head.cut_from,
+            "velocity_fit": self.head.velocity_fit,
+            "shared_speed": self.head.shared_speed,
         }
 
 
