@@ -17,6 +17,11 @@ model's own rules (a correction of least-squares lines is wrong for
 another fit): every variant has them at zero, their starting point, so
 that the rules alone differ; `as_trained` is the model itself.
 
+`--rate-scales` also scores the model as trained with its glyphs' blur
+rate (`GlyphDecoder(uncertainty=True)`) scaled: what a different blur
+would buy near and far; `--variants` picks the rule combinations (none:
+only the model and its scaled blurs).
+
 Clamping walls start where the lattice preset puts them (`--clamp-extent`,
 centre 0), not where the elastic model learned them (further out, to make
 up for the elastic bounce). The shared speed is learned as in training:
@@ -55,6 +60,16 @@ VARIANTS = (
 
 def variant_name(rule, fit, shared):
     return f"{rule}_{fit}{'_shared_speed' if shared else ''}"
+
+
+def with_blur_scaled(model, scale):
+    """A copy of `model` whose glyphs blur `scale` times as fast."""
+    copy = model.__class__.from_config(model.get_config())
+    copy.build(None)
+    copy.set_weights(model.get_weights())
+    rate = float(tf.nn.softplus(model.decoder.rate_logit))
+    copy.decoder.rate_logit.assign(float(np.log(np.expm1(rate * scale))))
+    return copy
 
 
 def rebuild(model, rule, fit, shared, clamp_extent, step_time, speed_batches):
@@ -110,6 +125,11 @@ def main(argv=None):
     parser.add_argument("--clamp-extent", type=float, default=0.571)
     parser.add_argument("--speed-clips", type=int, default=512)
     parser.add_argument("--seed", type=int, default=0, help="of the training clips' stream")
+    parser.add_argument("--variants", nargs="*", default=[variant_name(*v) for v in VARIANTS],
+                        choices=[variant_name(*v) for v in VARIANTS],
+                        help="rule combinations to score (none: only the model as trained)")
+    parser.add_argument("--rate-scales", nargs="*", type=float, default=[],
+                        help="also score the model with its blur rate times each of these")
     parser.add_argument("--json", required=True)
     args = parser.parse_args(argv)
     start = time.time()
@@ -124,12 +144,18 @@ def main(argv=None):
                   "as_trained": lambda inputs, _: model(inputs, training=False)}
     speeds = {}
     for rule, fit, shared in VARIANTS:
+        if variant_name(rule, fit, shared) not in args.variants:
+            continue
         variant = rebuild(model, rule, fit, shared, args.clamp_extent, step_time,
                           speed_batches)
         name = variant_name(rule, fit, shared)
         predictors[name] = lambda inputs, _, m=variant: m(inputs, training=False)
         if shared:
             speeds[name] = float(variant.head.speed.numpy())
+    for scale in args.rate_scales:
+        scaled = with_blur_scaled(model, scale)
+        predictors[f"as_trained_rate_x{scale:g}"] = (
+            lambda inputs, _, m=scaled: m(inputs, training=False))
     scores = score_predictors(predictors, data)
     curves = {name: {k: v.tolist() for k, v in s.curves().items()} for name, s in scores.items()}
 
@@ -137,6 +163,8 @@ def main(argv=None):
         return float(np.mean(curves[name]["psnr"][first - 1:last]))
 
     near = min(10, args.horizon)
+    ranges = [(1, near), (1, args.horizon)] + ([(near + 1, args.horizon)]
+                                              if args.horizon > near else [])
     result = {
         "command": "python -m benchmarks.motion_rules " + " ".join(
             sys.argv[1:] if argv is None else argv),
@@ -148,11 +176,11 @@ def main(argv=None):
         "num_context": context,
         "horizon": args.horizon,
         "clamp_extent": args.clamp_extent,
+        "blur_rate": float(tf.nn.softplus(model.decoder.rate_logit)),
         "shared_speed_pixels_per_frame": {name: speed * step_time
                                           for name, speed in speeds.items()},
         "summary": {name: s.summary() for name, s in scores.items()},
-        "psnr_mean": {name: {f"frames_1_{near}": mean_psnr(name, 1, near),
-                             f"frames_1_{args.horizon}": mean_psnr(name, 1, args.horizon)}
+        "psnr_mean": {name: {f"frames_{a}_{b}": mean_psnr(name, a, b) for a, b in ranges}
                       for name in scores},
         "curves": curves,
         "seconds": time.time() - start,
@@ -160,7 +188,8 @@ def main(argv=None):
     common.save(result, args.json)
     for name, values in result["psnr_mean"].items():
         print(f"{name:34s} " + "  ".join(f"{k} {v:.2f}" for k, v in values.items()))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

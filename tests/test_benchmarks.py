@@ -193,6 +193,32 @@ def test_swap_benchmark_writes_scores_probes_and_picture(tmp_path):
     assert (tmp_path / "swap" / "ball_grid.png").stat().st_size > 0
 
 
+def test_motion_rules_scores_a_cutout_model_under_other_rules_and_blurs(tmp_path):
+    from benchmarks import motion_rules
+    from tfodevideo.models import VideoODE
+
+    model = VideoODE(image_size=(28, 28), num_context=3, dynamics_dim=2, appearance_dim=36,
+                     latent="slots", slot_appearance="cutout", decoder="glyph",
+                     encoder_channels=(4, 8), field_units=8, field_depth=1,
+                     field_zero_start=True, walls=0.5,
+                     decoder_options={"glyph_size": 6, "uncertainty": True})
+    model.build(None)
+    model.save(str(tmp_path / "m.keras"))
+    out = tmp_path / "rules" / "ball.json"
+    assert motion_rules.main([
+        "--model", str(tmp_path / "m.keras"), "--dataset", "ball", "--clips", "2",
+        "--horizon", "12", "--speed-clips", "4", "--rate-scales", "0.5",
+        "--variants", "elastic_line", "clamp_lattice_shared_speed", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert set(result["psnr_mean"]) == {
+        "black_frames", "copy_last", "as_trained", "elastic_line",
+        "clamp_lattice_shared_speed", "as_trained_rate_x0.5"}
+    assert set(result["psnr_mean"]["as_trained"]) == {
+        "frames_1_10", "frames_1_12", "frames_11_12"}
+    assert result["split"] == "validation" and result["num_clips"] == 2
+    assert result["shared_speed_pixels_per_frame"]["clamp_lattice_shared_speed"] > 0
+
+
 def test_quality_races_another_preset_of_the_same_frames_and_keeps_presets_apart(tmp_path):
     """`--preset` puts the what/where cut-out model in a setting's place;
     a preset of other frames, or another preset's runs in the workdir, are
