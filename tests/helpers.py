@@ -8,6 +8,11 @@ the way fails here whatever test uses it.
 import keras
 import numpy as np
 
+# Seconds a command run by a test may take before it counts as hung. Not a
+# speed check: on a busy machine a short training run took 9 minutes (the
+# whole suite once 32 minutes), so this only stops a run that never ends.
+HANG_GUARD_S = 1800
+
 
 def run_serialization_test(instance):
     """`from_config(get_config())` gives an equal config; returns the copy."""

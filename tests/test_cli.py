@@ -5,6 +5,7 @@ import sys
 import numpy as np
 import tensorflow as tf
 
+from helpers import HANG_GUARD_S
 from tfodevideo import viz
 
 
@@ -13,7 +14,7 @@ def run_cli(*args):
         [sys.executable, "-m", "tfodevideo.cli", *args],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=HANG_GUARD_S,
     )
 
 

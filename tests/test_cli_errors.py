@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 from PIL import ImageSequence
 
+from helpers import HANG_GUARD_S
 from tfodevideo import cli
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "saved_models")
@@ -166,13 +167,13 @@ def test_help_answers_without_tensorflow_and_errors_hide_its_logs(tmp_path):
     code = ("import sys; from tfodevideo import cli; "
             "cli.build_parser().format_help(); "
             "assert 'tensorflow' not in sys.modules, 'tensorflow imported'")
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=HANG_GUARD_S)
     # A run that would hang in fit refuses at once, and TensorFlow's C++ log
     # lines (CUDA probes) stay hidden.
     result = subprocess.run(
         [sys.executable, "-m", "tfodevideo.cli", "train", "ball_latent_ode",
          "--steps-per-epoch", "0", "--workdir", str(tmp_path / "w")],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, text=True, timeout=HANG_GUARD_S,
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [

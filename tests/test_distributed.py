@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import tfodevideo.models  # noqa: F401  (registers the classes of saved models)
+from helpers import HANG_GUARD_S
 from tfodevideo.training.distributed import make_strategy
 
 # The learning rate is pinned: the bounds below are written for Adam at 1e-3.
@@ -30,7 +31,7 @@ def test_two_replicas_at_batch_b_match_one_device_at_batch_2b(tmp_path):
         _command("--workdir", str(single)) + ["--batch-size", "4"],
     ]
     for command in runs:
-        process = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        process = subprocess.run(command, capture_output=True, text=True, timeout=HANG_GUARD_S)
         assert process.returncode == 0, process.stderr[-2000:]
     record = json.loads((mirrored / "run.json").read_text())
     assert record["replicas"] == 2 and record["global_batch_size"] == 4
@@ -79,7 +80,7 @@ def test_two_workers_finish_with_identical_weights(tmp_path):
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
         ))
     for process in processes:
-        _, err = process.communicate(timeout=300)
+        _, err = process.communicate(timeout=HANG_GUARD_S)
         assert process.returncode == 0, err[-2000:]
     # The chief writes the run's files; the other worker its own subfolder.
     chief = keras.saving.load_model(tmp_path / "model.keras")

@@ -6,6 +6,7 @@ import keras
 import pytest
 from test_metrics import PUBLISHED_BASELINES
 
+from helpers import HANG_GUARD_S
 from tfodevideo.models import VideoODE
 from tfodevideo.training.evaluation import evaluate
 
@@ -54,7 +55,7 @@ def test_files_that_are_not_our_models(tmp_path):
         evaluate(str(tmp_path / "junk.keras"))
     result = subprocess.run(
         [sys.executable, "-m", "tfodevideo.cli", "evaluate", str(tmp_path / "absent.keras")],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=HANG_GUARD_S,
     )
     assert result.returncode == 2 and "absent.keras" in result.stderr
     assert "Traceback" not in result.stderr

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from helpers import HANG_GUARD_S
 from tfodevideo.export import example_request
 from tfodevideo.export import export_model
 from tfodevideo.models import LatentODE
@@ -128,12 +129,12 @@ def test_cli_exports_a_latent_ode_and_saved_model_cli_lists_it(tmp_path):
     latent.save(tmp_path / "latent.keras")
     command = [sys.executable, "-m", "tfodevideo.cli", "export", str(tmp_path / "latent.keras"),
                "--name", "latent", "--base-dir", str(tmp_path / "served")]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=HANG_GUARD_S)
     assert result.returncode == 0, result.stderr[-2000:]
     shown = subprocess.run(
         [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli", "show",
          "--dir", str(tmp_path / "served" / "latent" / "1"), "--all"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=HANG_GUARD_S,
     )
     assert "signature_def['serving_default']" in shown.stdout
     assert "swap_appearance" not in shown.stdout  # No appearance vector to swap.

@@ -10,12 +10,13 @@ import tensorflow as tf
 from PIL import Image
 from PIL import ImageSequence
 
+from helpers import HANG_GUARD_S
 from tfodevideo import inference
 
 
 def cli(*args):
     result = subprocess.run([sys.executable, "-m", "tfodevideo.cli", *args],
-                            capture_output=True, text=True, timeout=600)
+                            capture_output=True, text=True, timeout=HANG_GUARD_S)
     return result
 
 

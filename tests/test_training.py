@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 import pytest
 
+from helpers import HANG_GUARD_S
 from tfodevideo.training.callbacks import TimeBudget
 from tfodevideo.training.presets import PRESETS
 from tfodevideo.training.presets import resolve
@@ -83,18 +84,16 @@ def test_a_killed_run_resumes_from_its_last_epoch(tmp_path):
             "--epochs", "3", "--steps-per-epoch", "4"]
     first = cli(*args)
     metadata = tmp_path / "backup" / "training_metadata.json"
-    deadline = time.time() + 240
     # Wait until one epoch is backed up, then kill without warning.
-    while time.time() < deadline and first.poll() is None:
-        if metadata.exists():
-            break
+    hung = time.monotonic() + HANG_GUARD_S
+    while first.poll() is None and not metadata.exists() and time.monotonic() < hung:
         time.sleep(0.2)
     assert first.poll() is None, first.communicate()[1][-2000:]
     first.send_signal(signal.SIGKILL)
     first.wait()
     assert not (tmp_path / "run.json").exists()
     second = cli(*args)
-    _, err = second.communicate(timeout=300)
+    _, err = second.communicate(timeout=HANG_GUARD_S)
     assert second.returncode == 0, err[-2000:]
     record = json.loads((tmp_path / "run.json").read_text())
     assert record["first_epoch"] >= 1 and record["epochs_run"] <= 2
@@ -123,7 +122,7 @@ def test_cli_user_errors(tmp_path):
         (["train", "ball_latent_ode", "--set", "colour=red"], "colour"),
     ]:
         process = cli(*args, "--workdir", str(tmp_path / "w"))
-        _, err = process.communicate(timeout=120)
+        _, err = process.communicate(timeout=HANG_GUARD_S)
         assert process.returncode == 2 and expected in err and "Traceback" not in err
 
 
