@@ -39,11 +39,10 @@ def test_the_clamp_rule_is_the_generators_bounce_at_every_step():
     step = rng.uniform(-0.12, 0.12, 256).astype("float32")  # Moving MNIST: 3.6 px = 0.11.
     steps = np.arange(1, 91, dtype="float32")
     expected = bounce_by_generator_steps(start, step, -0.57, 0.57, 90)
-    found = stepwise_bounce(start[:, None], step[:, None], np.abs(step)[:, None] * steps,
-                            -0.57, 0.57)
+    found = stepwise_bounce(start[:, None], step[:, None], step[:, None] * steps, -0.57, 0.57)
     np.testing.assert_allclose(found, expected, atol=1e-5)
     # Between two steps the object is between where the steps put it.
-    half = stepwise_bounce(start[:, None], step[:, None], np.abs(step)[:, None] * (steps - 0.5),
+    half = stepwise_bounce(start[:, None], step[:, None], step[:, None] * (steps - 0.5),
                            -0.57, 0.57)
     before = np.concatenate([start[:, None], expected[:, :-1]], axis=1)
     assert np.all(half >= np.minimum(before, expected) - 1e-5)

@@ -51,10 +51,10 @@ def fold(positions, low, high):
     return low + width - ops.abs(phase - width)
 
 
-def stepwise_bounce(start, step, travelled, low, high):
-    """Where an object is after travelling `travelled` along its first
-    direction, moved in steps of `step` by the rule "step, and where the
-    step ends beyond a wall, stop on the wall and turn".
+def stepwise_bounce(start, step, moved, low, high):
+    """Where an object is after its free motion `moved` from `start`, moved
+    in steps of `step` by the rule "step, and where the step ends beyond a
+    wall, stop on the wall and turn".
 
     The rule in closed form, continuous between steps: the object reaches
     the wall ahead after `k1 = ceil(D / s)` steps (`D` its distance, `s` the
@@ -64,19 +64,20 @@ def stepwise_bounce(start, step, travelled, low, high):
     the Moving MNIST generator puts a digit.
 
     Args:
-        start: positions at the start, broadcastable to `travelled`, inside
+        start: positions at the start, broadcastable to `moved`, inside
             `[low, high]` (positions outside are first clamped onto the box).
         step: signed displacement per step, the shape of `start`.
-        travelled: distance travelled along the first direction
-            (`|step| * steps` for uniform motion).
+        moved: free displacement from the start, read as a distance along
+            the first step's direction (`step * steps` for uniform motion).
         low, high: the walls, broadcastable to `start`.
 
     Returns:
-        Positions, the shape of `travelled`.
+        Positions, the shape of `moved`.
     """
     width = high - low
     start = ops.clip(start, low, high)
     ahead = ops.where(step >= 0, ops.ones_like(step), -ops.ones_like(step))
+    travelled = moved * ahead
     length = ops.maximum(ops.abs(step), MIN_STEP)
     distance = ops.where(ahead > 0, high - start, start - low)
     # Free distance at the first contact (a whole number of steps, at least one).
@@ -122,8 +123,9 @@ class ReflectingWalls(layers.Layer):
     Call arguments:
         positions: `(..., 2 * slots)` free positions; for `"clamp"`
             `(B, T, 2 * slots)`.
-        start: for `"clamp"`: `(B, 2 * slots)` positions at the start.
-        velocity: for `"clamp"`: `(B, 2 * slots)` velocities at the start.
+        start: `(B, 2 * slots)` positions at the start, read by `"clamp"`.
+        velocity: `(B, 2 * slots)` velocities at the start, read by
+            `"clamp"`.
 
     Returns:
         The folded positions, same shape: inside the box they are unchanged.
@@ -168,11 +170,10 @@ class ReflectingWalls(layers.Layer):
         if start is None or velocity is None:
             raise ValueError("`rule='clamp'` steps from the start: pass `start` and `velocity`. "
                              f"Received: start={start!r}, velocity={velocity!r}")
-        step = pairs(velocity)[:, None] * self.step_time
         start = pairs(start)[:, None]
-        travelled = (pairs(positions) - start) * ops.where(step >= 0, ops.ones_like(step),
-                                                           -ops.ones_like(step))
-        return tf.reshape(stepwise_bounce(start, step, travelled, low, high), shape)
+        step = pairs(velocity)[:, None] * self.step_time
+        return tf.reshape(stepwise_bounce(start, step, pairs(positions) - start, low, high),
+                          shape)
 
     def compute_output_shape(self, positions_shape):
         return positions_shape

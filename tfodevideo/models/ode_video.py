@@ -147,11 +147,10 @@ class ODEVideoModel(VideoModel):
         """Latent positions `(B, T, ...)` at the query times."""
         states = self.ode(state, query_times, anchor_times)
         positions = states[..., : states.shape[-1] // 2]
-        # The ODE carries the free motion; walls fold it into their box.
+        # The ODE carries the free motion; walls fold it into their box
+        # (clamping walls step from the initial state).
         if self.walls is None:
             return positions
-        if self.walls.rule == "elastic":
-            return self.walls(positions)
         half = state.shape[-1] // 2
         return self.walls(positions, start=state[:, :half], velocity=state[:, half:])
 
