@@ -157,7 +157,7 @@ def test_the_lattice_fit_of_truncated_positions_finds_motions_the_line_misses(da
     def pixels_40_frames_on(position, velocity):
         start = position.numpy() - 7.0 + 0.5  # Corner coordinates, as the generator's.
         step = velocity.numpy() * 0.1
-        landed = stepwise_bounce(start, step, np.abs(step) * 40.0, 0.0, 36.0)
+        landed = stepwise_bounce(start, step, step * 40.0, 0.0, 36.0)
         return np.floor(landed)
 
     truth = np.floor(corners[:, 49])

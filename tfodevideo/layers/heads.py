@@ -30,6 +30,7 @@ from tfodevideo.layers.tracking import clearest_frame
 from tfodevideo.layers.tracking import cut_out_each
 from tfodevideo.layers.tracking import fit_lattice
 from tfodevideo.layers.tracking import fit_last_run
+from tfodevideo.layers.tracking import lattice_runs
 from tfodevideo.layers.tracking import find_objects
 from tfodevideo.layers.tracking import nearest_masks
 from tfodevideo.layers.tracking import track_from
@@ -321,12 +322,13 @@ class StackedHead(layers.Layer):
         features = tf.reshape(tf.transpose(estimates, [0, 2, 1, 3]),
                               [batch, self.num_slots, 2 * (count - 1)])
         if lattice:
-            speed = None
-            if self.shared_speed:
-                if training:
-                    self._learn_speed(fit_lattice(track, input_times)[1])
-                speed = self.speed
-            position, velocity = fit_lattice(track, input_times, speed)
+            # The slots' own velocities, then (once the shared speed has
+            # learned from them) the fit at that speed, from one search.
+            runs = lattice_runs(track, input_times)
+            if self.shared_speed and training:
+                self._learn_speed(runs["velocity"])
+            position, velocity = fit_lattice(
+                track, input_times, self.speed if self.shared_speed else None, runs=runs)
         else:
             position, velocity = fit_last_run(track, input_times)
             if self.shared_speed and training:

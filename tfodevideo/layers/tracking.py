@@ -348,37 +348,17 @@ def _fraction_bounds(shift, age, active, velocity, on_wall):
     return tf.maximum(lo, 0.0), tf.minimum(hi, cap)
 
 
-def fit_lattice(track, times, speed=None):
-    """Position and velocity of objects drawn at whole pixels, from every
-    straight motion their whole-pixel positions allow.
-
-    A generator that truncates positions to whole pixels (Moving MNIST) draws
-    an object moving at `v` pixels per frame at `floor(x0 + v * t)`: the
-    whole-pixel track since its last turn does not give a line but a set of
-    lines, those `(f, v)` (`f` the fraction of a pixel at the oldest frame
-    of the run) with `floor(f + v * t_j) = shift_j` in every frame. The set
-    is convex; its centroid is the estimate (`fit_last_run`'s least squares
-    weigh every whole-pixel error alike and are off by several times more).
-    Where the run starts with a turn the object stood on a wall (a generator
-    that stops objects on a wall, `ReflectingWalls(rule="clamp")`): there
-    `f` is 0. A run that no line explains (a track thrown off by another
-    object) loses its oldest frames until one does; with none, the axis
-    keeps `fit_last_run`'s line. With `speed` (every object moves at that
-    speed), the direction is the centroid of the directions both axes
-    allow at once, where there are any.
+def lattice_runs(track, times):
+    """The first half of `fit_lattice`, for a caller that needs the objects'
+    own velocities before it fits them at a common speed.
 
     Args:
-        track: `(B, K, N, 2)` whole-pixel centres of N objects in K frames,
-            oldest first (shifts between frames are whole pixels).
-        times: `(B, K)` the frames' times, increasing.
-        speed: None or a scalar: the objects' common speed, in pixels per
-            unit time (0: not known yet, as None).
+        track, times: as `fit_lattice`.
 
     Returns:
-        `(position, velocity)`, each `(B, N, 2)`: at the last time, the
-        position that draws at the right whole pixel when rounded
-        (`f - 1/2` past the whole pixel) and the velocity in pixels per unit
-        time.
+        A dict for `fit_lattice(runs=...)`; its `velocity` `(B, N, 2)` is
+        each object's own velocity in pixels per unit time (`fit_last_run`'s
+        line where no run of whole pixels is explained).
     """
     dtype = track.dtype
     count = track.shape[1]
@@ -427,21 +407,57 @@ def fit_lattice(track, times, speed=None):
         return tf.gather(values, ref_index, axis=3, batch_dims=3)
 
     chosen_width = tf.gather(pick(width), wall_index, axis=3, batch_dims=3)  # (B, N, 2, G)
-    on_wall = wall_index > 0
-    chosen_shift, chosen_age, chosen_active = pick(shift), pick(rel_age), pick(active)
     line_velocity = tf.math.divide_no_nan(
         tf.reduce_sum(chosen_width * velocities[..., 0, :], axis=-1),
         tf.reduce_sum(chosen_width, axis=-1))
+    line_position, line_slope = fit_last_run(track, times)
+    return {
+        "shift": pick(shift), "age": pick(rel_age), "active": pick(active),
+        "on_wall": wall_index > 0, "found": found, "lattice_velocity": line_velocity,
+        "start": tf.gather(newest_first, ref_index + 1, axis=3, batch_dims=3),
+        "since": -tf.gather(age, ref_index + 1, batch_dims=1),  # Now - reference.
+        "line_position": line_position, "line_slope": line_slope,
+        "velocity": tf.where(found, line_velocity, line_slope),
+    }
 
-    def place(velocity):
-        """The position now, given each axis' velocity `(B, N, 2)`."""
-        lo, hi = _fraction_bounds(chosen_shift, chosen_age, chosen_active,
-                                  velocity[..., None], on_wall)
-        fraction = 0.5 * (lo[..., 0] + tf.maximum(hi[..., 0], lo[..., 0]))
-        since = -tf.gather(age, ref_index + 1, batch_dims=1)  # Now - reference.
-        start = tf.gather(newest_first, ref_index + 1, axis=3, batch_dims=3)
-        return start + fraction + since * velocity - 0.5
 
+def fit_lattice(track, times, speed=None, runs=None):
+    """Position and velocity of objects drawn at whole pixels, from every
+    straight motion their whole-pixel positions allow.
+
+    A generator that truncates positions to whole pixels (Moving MNIST) draws
+    an object moving at `v` pixels per frame at `floor(x0 + v * t)`: the
+    whole-pixel track since its last turn does not give a line but a set of
+    lines, those `(f, v)` (`f` the fraction of a pixel at the oldest frame
+    of the run) with `floor(f + v * t_j) = shift_j` in every frame. The set
+    is convex; its centroid is the estimate (`fit_last_run`'s least squares
+    weigh every whole-pixel error alike and are off by several times more).
+    Where the run starts with a turn the object stood on a wall (a generator
+    that stops objects on a wall, `ReflectingWalls(rule="clamp")`): there
+    `f` is 0. A run that no line explains (a track thrown off by another
+    object) loses its oldest frames until one does; with none, the axis
+    keeps `fit_last_run`'s line. With `speed` (every object moves at that
+    speed), the direction is the centroid of the directions both axes
+    allow at once, where there are any.
+
+    Args:
+        track: `(B, K, N, 2)` whole-pixel centres of N objects in K frames,
+            oldest first (shifts between frames are whole pixels).
+        times: `(B, K)` the frames' times, increasing.
+        speed: None or a scalar: the objects' common speed, in pixels per
+            unit time (0: not known yet, as None).
+        runs: `lattice_runs(track, times)`, where the caller has it already.
+
+    Returns:
+        `(position, velocity)`, each `(B, N, 2)`: at the last time, the
+        position that draws at the right whole pixel when rounded
+        (`f - 1/2` past the whole pixel) and the velocity in pixels per unit
+        time.
+    """
+    runs = lattice_runs(track, times) if runs is None else runs
+    dtype = track.dtype
+    shift, age, active, on_wall = runs["shift"], runs["age"], runs["active"], runs["on_wall"]
+    found, line_velocity = runs["found"], runs["lattice_velocity"]
     velocity = line_velocity
     if speed is not None:
         # Every direction at the common speed, each axis' fraction bounds at
@@ -450,15 +466,18 @@ def fit_lattice(track, times, speed=None):
         unit = tf.stack([tf.cos(angles), tf.sin(angles)], axis=-1)  # (A, 2)
         components = tf.cast(speed, dtype) * tf.transpose(unit)  # (2, A)
         components = tf.broadcast_to(components, tf.concat(
-            [tf.shape(chosen_shift)[:-1], [LATTICE_ANGLES]], axis=0))
-        lo, hi = _fraction_bounds(chosen_shift, chosen_age, chosen_active, components, on_wall)
+            [tf.shape(shift)[:-1], [LATTICE_ANGLES]], axis=0))
+        lo, hi = _fraction_bounds(shift, age, active, components, on_wall)
         weight = tf.reduce_prod(tf.nn.relu(hi - lo), axis=2)  # (B, N, A)
         mean = tf.einsum("bna,ac->bnc", weight, unit)
         allowed = ((tf.reduce_sum(weight, axis=-1, keepdims=True) > 0)
                    & tf.reduce_all(found, axis=-1, keepdims=True) & (speed > 0))
         direction = tf.math.l2_normalize(mean, axis=-1)
         velocity = tf.where(allowed, tf.cast(speed, dtype) * direction, line_velocity)
-    position = place(velocity)
-    line_position, line_slope = fit_last_run(track, times)
-    return (tf.where(found, position, line_position),
-            tf.where(found, velocity, line_slope))
+    # The position now: the middle of the fractions of a pixel the run
+    # allows at that velocity, carried from the reference frame.
+    lo, hi = _fraction_bounds(shift, age, active, velocity[..., None], on_wall)
+    fraction = 0.5 * (lo[..., 0] + tf.maximum(hi[..., 0], lo[..., 0]))
+    position = runs["start"] + fraction + runs["since"] * velocity - 0.5
+    return (tf.where(found, position, runs["line_position"]),
+            tf.where(found, velocity, runs["line_slope"]))
