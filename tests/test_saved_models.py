@@ -13,38 +13,43 @@ from tfodevideo.models import load_model
 ROOT = os.path.join(os.path.dirname(__file__), "..", "saved_models")
 
 
-def test_the_shipped_ball_model_beats_both_baselines_7x_on_fresh_test_clips():
-    model = load_model(os.path.join(ROOT, "ball_latent_ode.keras"))
-    # Test clips from far into the test stream: the model was trained before
-    # the validation split existed and validated on the stream's first clips.
+def errors_on_fresh_ball_clips(model):
+    """Mean squared errors of `model`, black frames and copy-last on 256 test
+    clips from far into the test stream: the latent-ODE model was trained
+    before the validation split existed and validated on the stream's first
+    clips, and the cut-out model's record scores the first ones."""
     inputs, truth = next(iter(make_dataset("ball", 256, split="test", num_clips=256,
                                            start=100_000)))
     predicted = model.predict(inputs, batch_size=64, verbose=0)
-    error = np.mean((predicted - truth.numpy()) ** 2)
-    black = np.mean(truth.numpy() ** 2)
-    copy_last = np.mean((truth.numpy() - inputs["frames"].numpy()[:, -1:]) ** 2)
+    truth = truth.numpy()
+    return (np.mean((predicted - truth) ** 2), np.mean(truth ** 2),
+            np.mean((truth - inputs["frames"].numpy()[:, -1:]) ** 2))
+
+
+def served_and_keras_agree(model, name, atol):
+    """The example REST body through version 1 of the SavedModel `name`
+    gives the Keras model's frames."""
+    with open(os.path.join(ROOT, "examples", "ball_request.json")) as f:
+        body = json.load(f)
+    served = tf.saved_model.load(os.path.join(ROOT, name, "1"))
+    request = {k: tf.constant(v, tf.float32) for k, v in body["inputs"].items()}
+    answer = served.signatures[body["signature_name"]](**request)["frames"].numpy()
+    np.testing.assert_allclose(answer, model(request, training=False).numpy(), atol=atol)
+
+
+def test_the_shipped_ball_model_beats_both_baselines_7x_on_fresh_test_clips():
+    error, black, copy_last = errors_on_fresh_ball_clips(
+        load_model(os.path.join(ROOT, "ball_latent_ode.keras")))
     # Measured: 7.4x below black frames, 10.7x below copy-last.
     assert error < black / 7 and error < copy_last / 7, (error, black, copy_last)
 
 
 def test_the_shipped_ball_cutout_model_beats_black_frames_8x_and_serves():
     model = load_model(os.path.join(ROOT, "ball_cutout.keras"))
-    # Far into the test stream: not the clips of its evaluation record.
-    inputs, truth = next(iter(make_dataset("ball", 256, split="test", num_clips=256,
-                                           start=100_000)))
-    predicted = model.predict(inputs, batch_size=64, verbose=0)
-    error = np.mean((predicted - truth.numpy()) ** 2)
-    black = np.mean(truth.numpy() ** 2)
-    copy_last = np.mean((truth.numpy() - inputs["frames"].numpy()[:, -1:]) ** 2)
+    error, black, copy_last = errors_on_fresh_ball_clips(model)
     # The evaluation issue's line for a shipped ball model: 8x below black frames.
     assert error < black / 8 and error < copy_last / 8, (error, black, copy_last)
-
-    with open(os.path.join(ROOT, "examples", "ball_request.json")) as f:
-        body = json.load(f)
-    served = tf.saved_model.load(os.path.join(ROOT, "ball_cutout", "1"))
-    request = {k: tf.constant(v, tf.float32) for k, v in body["inputs"].items()}
-    answer = served.signatures[body["signature_name"]](**request)["frames"].numpy()
-    np.testing.assert_allclose(answer, model(request, training=False).numpy(), atol=5e-5)
+    served_and_keras_agree(model, "ball_cutout", atol=5e-5)
 
 
 def test_the_shipped_ball_model_predicts_and_serves():
@@ -59,12 +64,7 @@ def test_the_shipped_ball_model_predicts_and_serves():
     assert error < 0.25 * np.mean(truth**2)  # Black frames.
     assert error < 0.25 * np.mean((truth - clip[1]) ** 2)  # Copy last.
 
-    with open(os.path.join(ROOT, "examples", "ball_request.json")) as f:
-        body = json.load(f)
-    served = tf.saved_model.load(os.path.join(ROOT, "ball_latent_ode", "1"))
-    request = {k: tf.constant(v, tf.float32) for k, v in body["inputs"].items()}
-    answer = served.signatures[body["signature_name"]](**request)["frames"].numpy()
-    np.testing.assert_allclose(answer, model(request, training=False).numpy(), atol=1e-5)
+    served_and_keras_agree(model, "ball_latent_ode", atol=1e-5)
 
 
 def test_the_shipped_swap_model_draws_b_look_on_a_motion_and_serves_it():

@@ -141,8 +141,8 @@ def _what_where(name, dataset, num_context, num_target, num_digits, description,
         if lattice:
             # The generator's rules: a digit's position is truncated to
             # whole pixels, every digit moves 3.6 pixels per frame, and a
-            # step that ends past a wall ends on it. The shipped elastic
-            # model's weights under each combination of the three rules
+            # step that ends past a wall ends on it. The elastic preset's
+            # shipped weights (version 1) under each combination of the rules
             # (benchmarks/motion_rules.py, 128 validation clips, 10 -> 90):
             # mean PSNR over the first 10 predicted frames 19.0 dB with the
             # elastic preset's rules, 25.5 with all three; over all 90,
