@@ -15,6 +15,7 @@ os.environ.setdefault(
 )
 
 from tfodevideo import data  # noqa: E402  (needs the environment above)
+from tfodevideo._gradients import released_gradients  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -47,31 +48,12 @@ def seeded():
     keras.utils.set_random_seed(0)
 
 
-
-def _custom_gradients():
-    """TensorFlow's global table of gradient functions, or None where its
-    private layout has changed (then nothing is released)."""
-    from tensorflow.python.framework import ops as tf_ops
-
-    table = getattr(getattr(tf_ops, "_gradient_registry", None), "_registry", None)
-    return table if isinstance(table, dict) else None
-
-
 @pytest.fixture(autouse=True)
 def released():
-    """What a test traced goes with it.
-
-    Every trace of TFP's solver passes through `tf.custom_gradient`, which in
-    graph mode registers the gradient under a new name in a process-wide table
-    and never removes it; the entry's closure holds the traced graph and so
-    the model. A test worker traces hundreds of models: it grew past 12 GiB
-    and the kernel killed it on a 24 GiB machine. Entries registered during
-    a test are dropped after it (no later test differentiates them)."""
-    table = _custom_gradients()
-    before = set(table) if table is not None else set()
-    yield
-    if table is not None:
-        for name in [name for name in table if name not in before]:
-            if name.startswith("CustomGradient-"):
-                del table[name]
+    """What a test traced goes with it: the solver's and Keras's custom
+    gradients (`tfodevideo._gradients`) and Keras's session. A test worker
+    traces hundreds of models; without this one grew past 12 GiB and the
+    kernel killed it on a 24 GiB machine."""
+    with released_gradients():
+        yield
     keras.backend.clear_session()  # Also collects garbage.

@@ -1,11 +1,14 @@
-"""keras-tuner searches: every tuner completes its trials; a killed search resumes."""
+"""keras-tuner searches: every tuner completes its trials, a finished trial is
+released, a killed search resumes."""
 
 import csv
+import gc
 import json
 import signal
 import subprocess
 import sys
 import time
+import weakref
 
 import keras
 import pytest
@@ -45,6 +48,25 @@ def test_the_hypermodel_tunes_the_disentangled_model():
     assert model.appearance_dim == hp.values["appearance_dim"]
     with pytest.raises(ValueError, match="video"):
         PresetHyperModel(resolve("ball_autoencoder", quick=True))
+
+
+def test_a_finished_trial_leaves_neither_its_model_nor_its_traces():
+    import keras_tuner
+    from tensorflow.python.framework import ops as tf_ops
+
+    table = tf_ops._gradient_registry._registry  # Where tf.custom_gradient registers.
+    preset = resolve("ball_latent_ode", quick=True, overrides=TINY)
+    hypermodel = PresetHyperModel(preset)
+    hp = keras_tuner.HyperParameters()
+    model = hypermodel.build(hp)
+    before = set(table)
+    hypermodel.fit(hp, model)
+    assert set(table) == before
+    # Without the release, the solver's gradient entries keep the model.
+    alive = weakref.ref(model)
+    del model
+    gc.collect()
+    assert alive() is None
 
 
 def _trial_status(path):

@@ -20,6 +20,7 @@ import keras
 import keras_tuner
 
 from tfodevideo._checks import check_choice
+from tfodevideo._gradients import released_gradients
 from tfodevideo._checks import check_int
 from tfodevideo.models import MODELS
 from tfodevideo.models.ode_video import ODEVideoModel
@@ -94,10 +95,13 @@ class PresetHyperModel(keras_tuner.HyperModel):
         train, validation = make_data(self.preset, batch_size=batch_size, seed=self.seed)
         kwargs.setdefault("epochs", self.preset.epochs)  # Hyperband sets its own.
         kwargs.setdefault("verbose", 0)
-        return model.fit(
-            train, validation_data=validation,
-            steps_per_epoch=self.preset.steps_per_epoch, **kwargs,
-        )
+        # The trial's model is done with when fit returns (the tuner keeps
+        # its weights on disk): its traces must not outlive it.
+        with released_gradients():
+            return model.fit(
+                train, validation_data=validation,
+                steps_per_epoch=self.preset.steps_per_epoch, **kwargs,
+            )
 
 
 def make_tuner(hypermodel, tuner, directory, max_trials, objective="val_psnr", seed=0):
