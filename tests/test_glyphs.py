@@ -9,6 +9,7 @@ from tfodevideo.layers.glyphs import GlyphDecoder
 from tfodevideo.layers.glyphs import cut_out
 from tfodevideo.layers.glyphs import place
 from tfodevideo.layers.glyphs import snap
+from tfodevideo.layers.glyphs import snap_to_centre_pixel
 
 
 def reference_place(glyph, x, y, height, width):
@@ -159,6 +160,42 @@ def test_snapped_centres_copy_glyphs_to_the_nearest_whole_pixels(size):
         expected = np.zeros((16, 16, 1), "float32")
         expected[int(top):int(top) + size[0], int(left):int(left) + size[1]] = glyph
         np.testing.assert_allclose(placed, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("size", [(32, 32), (31, 31), (6, 9)])
+def test_a_centre_pixel_window_has_the_centroids_nearest_pixel_in_its_middle(size):
+    centres = tf.constant([[10.0, 5.0], [10.49, 5.51], [9.51, 4.6], [-2.2, 0.3]])
+    snapped = snap_to_centre_pixel(centres, size).numpy()
+    middle = np.floor(np.array([size[1], size[0]]) / 2.0)  # Index just past the middle.
+    first = snapped - (np.array([size[1], size[0]]) - 1) / 2.0  # Index 0 of the window.
+    np.testing.assert_array_equal(first + middle, np.floor(centres.numpy() + 0.5))
+    # Whole-pixel windows; at odd sides, `snap` itself.
+    np.testing.assert_array_equal(first, np.round(first))
+    if size[0] % 2 and size[1] % 2:
+        np.testing.assert_array_equal(snapped, snap(centres, size))
+
+
+def test_centre_pixel_cuts_put_every_mnist_digit_where_its_box_is(mnist_train):
+    """Digits drawn with their 28x28 box at one corner, cut by their
+    centroids: with the centroid's nearest pixel in the window's middle,
+    every box lands at the same place in its 32x32 window; with the nearest
+    half pixel, the box lands at one of two places, a pixel apart."""
+    digits = mnist_train[:200].astype("float32") / 255.0
+    frames = np.zeros((200, 64, 64, 1), "float32")
+    frames[:, 20:48, 17:45, 0] = digits  # Box corner (x, y) = (17, 20).
+    grid = np.stack(np.meshgrid(np.arange(64), np.arange(64)), axis=-1)  # (x, y).
+    centroids = (np.einsum("bhw,hwc->bc", frames[..., 0], grid)
+                 / frames.sum(axis=(1, 2, 3))[:, None])[:, None].astype("float32")
+    for rule, places in ((snap_to_centre_pixel, 1), (snap, 2)):
+        windows = rule(tf.constant(centroids), (32, 32)).numpy()[:, 0]
+        box_in_window = np.array([17, 20]) - (windows - 15.5)
+        assert len(np.unique(box_in_window, axis=0)) == places * places, rule.__name__
+        if places == 1:
+            for k in (0, 57, 199):  # The cut-out holds the digit's box at that place.
+                patch = cut_out(tf.constant(frames[k:k + 1]), tf.constant(windows[None, k:k + 1]),
+                                (32, 32)).numpy()[0, 0, ..., 0]
+                row, col = int(box_in_window[k, 1]), int(box_in_window[k, 0])
+                np.testing.assert_array_equal(patch[row:row + 28, col:col + 28], digits[k])
 
 
 def test_a_whole_pixel_decoder_draws_at_snapped_centres_and_passes_the_gradient():

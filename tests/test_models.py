@@ -115,8 +115,8 @@ MODELS = {
     "cutout_walls": lambda: VideoODE(num_context=2, walls=0.5, **TINY_CUTOUT),
     "cutout_clearest": lambda: VideoODE(num_context=2, cut_from="clearest", **TINY_CUTOUT),
     "cutout_lattice": lambda: VideoODE(
-        num_context=3, velocity_fit="lattice", shared_speed=True,
-        walls={"extent": 0.5, "rule": "clamp", "step_time": 0.1}, **dict(
+        num_context=3, velocity_fit="lattice", shared_speed=True, cut_centre="centre_pixel",
+        walls={"extent": 0.5, "rule": "clamp", "step_time": 0.1, "centre": -0.02}, **dict(
             TINY_CUTOUT, decoder_options={"glyph_size": 6, "whole_pixels": True})),
     "cutout_whole_pixels": lambda: VideoODE(num_context=2, **dict(
         TINY_CUTOUT, decoder_options={"glyph_size": 6, "whole_pixels": True})),
@@ -263,6 +263,8 @@ def test_an_appearance_ode_starts_as_the_model_without_it_and_then_moves_the_loo
         ({"decoder": "conv"}, "decoder='glyph'"),
         ({"latent": "vector"}, "latent='slots'"),
         ({"cut_from": "first"}, "cut_from.*'first'"),
+        ({"cut_centre": "middle"}, "cut_centre.*'middle'"),
+        ({"cut_centre": "centre_pixel"}, "cut_centre.*whole_pixels"),
     ],
 )
 def test_bad_cutout_settings_are_named(change, match):

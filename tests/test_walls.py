@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from helpers import run_serialization_test
 from tfodevideo.layers.walls import ReflectingWalls
 from tfodevideo.layers.walls import stepwise_bounce
 from tfodevideo.models import LatentODE
@@ -73,7 +74,8 @@ def test_clamp_walls_step_from_the_start_in_the_models_time():
 
 @pytest.mark.parametrize("arguments, named", [
     ({"rule": "sticky"}, "rule"), ({"rule": "clamp"}, "step_time"),
-    ({"rule": "clamp", "step_time": -0.1}, "step_time")])
+    ({"rule": "clamp", "step_time": -0.1}, "step_time"), ({"centre": 1.5}, "centre"),
+    ({"centre": "middle"}, "centre")])
 def test_bad_wall_rules_are_named(arguments, named):
     with pytest.raises((ValueError, TypeError), match=named):
         ReflectingWalls(extent=0.5, **arguments)
@@ -124,6 +126,17 @@ def test_the_gradient_moves_a_bounced_centre_towards_its_target():
         loss = tf.square(walls(positions)[0, 0] - 0.1)
     # Further out lands further in: descent pushes the free centre outwards.
     assert tape.gradient(loss, positions)[0, 0] < 0
+
+
+def test_the_box_starts_at_the_given_centre_and_keeps_it_in_its_config():
+    walls = ReflectingWalls(extent=0.5, centre=-0.25)
+    # Only y is beyond its wall (at -0.75): it comes back by as much.
+    np.testing.assert_allclose(walls(np.array([[0.2, -0.85]], "float32")), [[0.2, -0.65]],
+                               atol=1e-6)
+    np.testing.assert_allclose(walls.centre, [-0.25, -0.25])
+    copy = run_serialization_test(walls)
+    copy.build((None, 2))
+    np.testing.assert_allclose(copy.centre, [-0.25, -0.25])
 
 
 @pytest.mark.parametrize("bad", [0.0, -0.5, "wide"])

@@ -108,6 +108,24 @@ def snap(centres, size):
     return tf.floor(centres - offset + 0.5) + offset
 
 
+def snap_to_centre_pixel(centres, size):
+    """Centres `(..., 2)` `(x, y)` moved so that the pixel nearest each one
+    is the middle pixel of a glyph of `size` `(S_h, S_w)` (for an even side,
+    the pixel just past the middle), where the glyph covers whole pixels.
+
+    For odd sides this is `snap`. For even ones `snap` takes the nearest half
+    pixel, so an object sits one pixel further into its window when its
+    centroid falls just past a pixel's centre than just before it: two
+    objects drawn at the same whole pixels (a generator's 28x28 box at the
+    same corner) can be cut a pixel apart. Here the window follows the
+    centroid's nearest pixel, as for odd sides: MNIST digits, centred by mass
+    in their box, sit at the same place in their windows.
+    """
+    offset = tf.constant([((size[1] - 1) / 2.0) % 1.0, ((size[0] - 1) / 2.0) % 1.0],
+                         centres.dtype)
+    return tf.floor(centres + 0.5) - offset
+
+
 def _gaussian_matrix(sigmas, size, dtype):
     """`(..., size, size)`: column `j` spreads pixel `j` over the canvas by a
     Gaussian of `sigma` (weights summing to 1, as far as the canvas reaches);

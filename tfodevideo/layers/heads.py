@@ -25,6 +25,7 @@ from keras import layers
 from tfodevideo._checks import check_choice
 from tfodevideo._checks import check_int
 from tfodevideo.layers.glyphs import snap
+from tfodevideo.layers.glyphs import snap_to_centre_pixel
 from tfodevideo.layers.tracking import centre_on_mass
 from tfodevideo.layers.tracking import clearest_frame
 from tfodevideo.layers.tracking import cut_out_each
@@ -43,6 +44,7 @@ SLOT_APPEARANCES = ("code", "cutout")
 # Which input frame cut-out slots are cut from: the last, or the latest one
 # in which the objects stand apart (`tracking.clearest_frame`).
 CUT_FROM = ("last", "clearest")
+CUT_CENTRES = ("nearest", "centre_pixel")
 # How cut-out slots turn their track into a position and a velocity: a
 # least-squares line, or every line whole-pixel positions allow.
 VELOCITY_FITS = ("line", "lattice")
@@ -129,6 +131,15 @@ class StackedHead(layers.Layer):
             then the frame's pixels, not an interpolation of them.
         cut_from: for `"cutout"`: `"last"` (the last input frame) or
             `"clearest"` (above; one slot is always cut from the last).
+        cut_centre: for `whole_pixels`: where the window goes, `"nearest"`
+            (the nearest whole-pixel centre, `glyphs.snap`: the rule of
+            models saved before the option) or `"centre_pixel"` (the
+            centroid's nearest pixel is the window's middle one,
+            `glyphs.snap_to_centre_pixel`): every object then sits at the
+            same place in its window, so one clip's cut-out drawn in
+            another's place lands where that clip's object would be (the
+            appearance swap), and walls meet every object at the same
+            distance. The two differ only for an even cut-out side.
         velocity_fit: for `"cutout"`: `"line"` or `"lattice"` (above).
         shared_speed: for `"cutout"`: every slot moves at the learned
             shared speed (above); before any training step, at its own.
@@ -148,7 +159,8 @@ class StackedHead(layers.Layer):
 
     def __init__(self, dynamics_dim, appearance_dim=0, *, latent="vector", map_channels=16,
                  slot_appearance="code", cutout_size=None, whole_pixels=False,
-                 cut_from="last", velocity_fit="line", shared_speed=False, **kwargs):
+                 cut_from="last", cut_centre="nearest", velocity_fit="line",
+                 shared_speed=False, **kwargs):
         # Float32 under a mixed policy: it finds sub-pixel centres, cheaply.
         super().__init__(**default_full_precision(kwargs))
         self.dynamics_dim = check_int("dynamics_dim", dynamics_dim, minimum=1)
@@ -159,6 +171,13 @@ class StackedHead(layers.Layer):
                                             SLOT_APPEARANCES)
         self.whole_pixels = bool(whole_pixels)
         self.cut_from = check_choice("cut_from", cut_from, CUT_FROM)
+        self.cut_centre = check_choice("cut_centre", cut_centre, CUT_CENTRES)
+        if self.cut_centre != "nearest" and not self.whole_pixels:
+            raise ValueError(
+                "`cut_centre` places whole-pixel cut-outs: it needs `whole_pixels=True` "
+                "(a glyph decoder with `whole_pixels`). Received: "
+                f"cut_centre={cut_centre!r}, whole_pixels={whole_pixels!r}"
+            )
         self.velocity_fit = check_choice("velocity_fit", velocity_fit, VELOCITY_FITS)
         self.shared_speed = bool(shared_speed)
         self.cutout_size = None if cutout_size is None else tuple(
@@ -304,7 +323,8 @@ class StackedHead(layers.Layer):
             # other's neighbours: the clusters' centres are better).
             pixels = centre_on_mass(last, pixels, self.cutout_size)
         if self.whole_pixels:
-            pixels = snap(pixels, self.cutout_size)
+            place = snap if self.cut_centre == "nearest" else snap_to_centre_pixel
+            pixels = place(pixels, self.cutout_size)
         # Each slot's cut-out holds only its cluster's pixels, not a piece
         # of a neighbour that would move with it.
         glyphs = cut_out_each(source, nearest_masks(source, pixels), pixels, self.cutout_size)
@@ -370,6 +390,7 @@ class StackedHead(layers.Layer):
             "cutout_size": None if self.cutout_size is None else list(self.cutout_size),
             "whole_pixels": self.whole_pixels,
             "cut_from": self.cut_from,
+            "cut_centre": self.cut_centre,
             "velocity_fit": self.velocity_fit,
             "shared_speed": self.shared_speed,
         }

@@ -118,6 +118,9 @@ class ReflectingWalls(layers.Layer):
             start's velocity.
         step_time: for `"clamp"`: the time of one step (the data's time
             between frames).
+        centre: initial centre of the box along both axes, in image
+            coordinates (where the model's positions put the objects' boxes
+            off the frame's centre).
         **kwargs: standard `keras.layers.Layer` arguments.
 
     Call arguments:
@@ -137,10 +140,11 @@ class ReflectingWalls(layers.Layer):
     [[0.2, 0.3, -0.4, -0.4]]
     """
 
-    def __init__(self, extent=0.5, rule="elastic", step_time=None, **kwargs):
+    def __init__(self, extent=0.5, rule="elastic", step_time=None, centre=0.0, **kwargs):
         # Float32 under a mixed policy: positions are sub-pixel image coordinates.
         super().__init__(**default_full_precision(kwargs))
         self.extent = check_float("extent", extent, minimum=MIN_WIDTH, strict_minimum=True)
+        self.initial_centre = check_float("centre", centre, minimum=-1.0, maximum=1.0)
         self.rule = check_choice("rule", rule, RULES)
         self.step_time = None
         if rule == "clamp" or step_time is not None:
@@ -153,7 +157,9 @@ class ReflectingWalls(layers.Layer):
                 "ReflectingWalls folds (x, y) centres: the positions' last axis must be "
                 f"even. Received: positions shape {positions_shape}"
             )
-        self.centre = self.add_weight(shape=(2,), initializer="zeros", name="centre")
+        self.centre = self.add_weight(
+            shape=(2,), initializer=keras.initializers.Constant(self.initial_centre),
+            name="centre")
         self.half_width = self.add_weight(
             shape=(2,), initializer=keras.initializers.Constant(self.extent), name="half_width")
 
@@ -180,4 +186,4 @@ class ReflectingWalls(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "extent": self.extent, "rule": self.rule,
-                "step_time": self.step_time}
+                "step_time": self.step_time, "centre": self.initial_centre}

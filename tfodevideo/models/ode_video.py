@@ -266,10 +266,10 @@ class ODEVideoModel(VideoModel):
         configurations saved before the rule existed read the same)."""
         if self.walls is None:
             return None
-        if self.walls.rule == "elastic":
+        if self.walls.rule == "elastic" and not self.walls.initial_centre:
             return self.walls.extent
         return {"extent": self.walls.extent, "rule": self.walls.rule,
-                "step_time": self.walls.step_time}
+                "step_time": self.walls.step_time, "centre": self.walls.initial_centre}
 
     def get_config(self):
         return {

@@ -47,6 +47,9 @@ class VideoODE(ODEVideoModel):
         cut_from: for `"cutout"` with several slots: cut them from the
             `"last"` input frame or from the `"clearest"`, the latest one in
             which the objects stand apart (see `StackedHead`).
+        cut_centre: for `"cutout"` drawn at whole pixels: `"nearest"` or
+            `"centre_pixel"`, where each cut-out's window goes (see
+            `StackedHead`; `"centre_pixel"` for a swap that lands right).
         field_units: width of the vector field (units or filters).
         field_depth: hidden layers of the vector field.
         field_zero_start: start the field at zero, so that untrained motion
@@ -91,7 +94,7 @@ class VideoODE(ODEVideoModel):
         self, image_size=(64, 64), channels=1, num_context=10, *, dynamics_dim=48,
         appearance_dim=64, encoder_channels=(64, 128, 256), num_frequencies=0,
         latent="vector", map_channels=16, slot_appearance="code", cut_from="last",
-        velocity_fit="line", shared_speed=False, field_units=128, field_depth=2,
+        cut_centre="nearest", velocity_fit="line", shared_speed=False, field_units=128, field_depth=2,
         decoder="conv", decoder_options=None, method="dopri5", rtol=1e-3, atol=1e-6,
         max_num_steps=1000, latent_l2=1e-5, permutation_weight=0.0, appearance_ode=False,
         norm_momentum=NORM_MOMENTUM, **kwargs,
@@ -110,7 +113,8 @@ class VideoODE(ODEVideoModel):
             slot_appearance=slot_appearance, cutout_size=cutout_size, name="head",
             # Cut where the decoder draws: at whole pixels if it does.
             whole_pixels=bool(cutout_size and decoder_options.get("whole_pixels")),
-            cut_from=cut_from, velocity_fit=velocity_fit, shared_speed=shared_speed,
+            cut_from=cut_from, cut_centre=cut_centre, velocity_fit=velocity_fit,
+            shared_speed=shared_speed,
         )
         super().__init__(
             head, image_size, channels, num_context, encoder_channels=encoder_channels,
@@ -136,6 +140,7 @@ class VideoODE(ODEVideoModel):
             "map_channels": self.head.map_channels,
             "slot_appearance": self.head.slot_appearance,
             "cut_from": self.head.cut_from,
+            "cut_centre": self.head.cut_centre,
             "velocity_fit": self.head.velocity_fit,
             "shared_speed": self.head.shared_speed,
         }
