@@ -168,10 +168,12 @@ def match_shift(image, glyphs, centres, radius, refine=True):
     row, col = best // side, best % side
     grid = tf.reshape(cost, [batch, slots, side, side])
     padded = tf.pad(grid, [[0, 0], [0, 0], [1, 1], [1, 1]], constant_values=float("inf"))
+    padded = tf.reshape(padded, [batch, slots, (side + 2) * (side + 2)])
 
     def at(dr, dc):
-        index = tf.stack([row + 1 + dr, col + 1 + dc], axis=-1)
-        return tf.gather_nd(padded, index, batch_dims=2)
+        # One gather op (gather_nd with batch axes traces into dozens).
+        index = (row + 1 + dr) * (side + 2) + col + 1 + dc
+        return tf.gather(padded, index[..., None], batch_dims=2)[..., 0]
 
     def vertex(low, mid, high):
         # Offset of a parabola's minimum through (-1, low), (0, mid), (1, high);
