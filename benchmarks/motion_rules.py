@@ -22,9 +22,10 @@ rate (`GlyphDecoder(uncertainty=True)`) scaled: what a different blur
 would buy near and far; `--variants` picks the rule combinations (none:
 only the model and its scaled blurs).
 
-Clamping walls start where the lattice preset puts them (`--clamp-extent`,
-centre 0), not where the elastic model learned them (further out, to make
-up for the elastic bounce). The shared speed is learned as in training:
+Clamping walls start where the lattice preset puts them (`--clamp-extent`;
+centred, or half a pixel lower for a model that cuts with
+`cut_centre="centre_pixel"`), not where the elastic model learned them
+(further out, to make up for the elastic bounce). The shared speed is learned as in training:
 the head sees `--speed-clips` training clips in training mode.
 
     python -m benchmarks.motion_rules --model saved_models/mmnist2_10to10.keras \\
@@ -92,7 +93,11 @@ def rebuild(model, rule, fit, shared, clamp_extent, step_time, speed_batches):
     for weight in variant.ode.weights + variant.head.velocity_correction.weights:
         weight.assign(tf.zeros_like(weight))
     if rule == "clamp":  # The walls the lattice preset starts from.
-        variant.walls.centre.assign([0.0, 0.0])
+        centre = [0.0, 0.0]
+        if variant.head.cut_centre == "centre_pixel":  # Half a pixel lower, (x, y).
+            height, width = variant.image_size
+            centre = [-1.0 / (width - 1), -1.0 / (height - 1)]
+        variant.walls.centre.assign(centre)
         variant.walls.half_width.assign([clamp_extent, clamp_extent])
     if shared:
         for inputs in speed_batches:
