@@ -25,8 +25,9 @@ only the model and its scaled blurs).
 Clamping walls start where the lattice preset puts them (`--clamp-extent`;
 centred, or half a pixel lower for a model that cuts with
 `cut_centre="centre_pixel"`), not where the elastic model learned them
-(further out, to make up for the elastic bounce). The shared speed is learned as in training:
-the head sees `--speed-clips` training clips in training mode.
+(further out, to make up for the elastic bounce). The shared speed is
+learned as in training: the head sees `--speed-clips` training clips in
+training mode.
 
     python -m benchmarks.motion_rules --model saved_models/mmnist2_10to10.keras \\
         --dataset mmnist2 --clips 256 --horizon 90 \\

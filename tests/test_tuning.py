@@ -52,9 +52,10 @@ def test_the_hypermodel_tunes_the_disentangled_model():
 
 def test_a_finished_trial_leaves_neither_its_model_nor_its_traces():
     import keras_tuner
-    from tensorflow.python.framework import ops as tf_ops
 
-    table = tf_ops._gradient_registry._registry  # Where tf.custom_gradient registers.
+    from tfodevideo._gradients import _gradient_table
+
+    table = _gradient_table()  # Where tf.custom_gradient registers.
     preset = resolve("ball_latent_ode", quick=True, overrides=TINY)
     hypermodel = PresetHyperModel(preset)
     hp = keras_tuner.HyperParameters()

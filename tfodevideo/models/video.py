@@ -94,8 +94,8 @@ class VideoODE(ODEVideoModel):
         self, image_size=(64, 64), channels=1, num_context=10, *, dynamics_dim=48,
         appearance_dim=64, encoder_channels=(64, 128, 256), num_frequencies=0,
         latent="vector", map_channels=16, slot_appearance="code", cut_from="last",
-        cut_centre="nearest", velocity_fit="line", shared_speed=False, field_units=128, field_depth=2,
-        decoder="conv", decoder_options=None, method="dopri5", rtol=1e-3, atol=1e-6,
+        cut_centre="nearest", velocity_fit="line", shared_speed=False, field_units=128,
+        field_depth=2, decoder="conv", decoder_options=None, method="dopri5", rtol=1e-3, atol=1e-6,
         max_num_steps=1000, latent_l2=1e-5, permutation_weight=0.0, appearance_ode=False,
         norm_momentum=NORM_MOMENTUM, **kwargs,
     ):

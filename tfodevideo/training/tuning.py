@@ -20,8 +20,8 @@ import keras
 import keras_tuner
 
 from tfodevideo._checks import check_choice
-from tfodevideo._gradients import released_gradients
 from tfodevideo._checks import check_int
+from tfodevideo._gradients import released_gradients
 from tfodevideo.models import MODELS
 from tfodevideo.models.ode_video import ODEVideoModel
 from tfodevideo.training.choices import OBJECTIVES
