@@ -100,6 +100,9 @@ def test_a_killed_run_resumes_from_its_last_epoch(tmp_path):
     # The resumed stream goes on with new clips instead of replaying the first.
     batch = record["preset"]["batch_size"]
     assert record["first_clip"] == record["first_epoch"] * 4 * batch
+    # The best model's record spans both processes.
+    best = json.loads((tmp_path / "best.json").read_text())
+    assert record["best_epoch"] == best["epoch"] and 1 <= best["epoch"] <= 3
 
 
 def test_a_backup_cut_short_by_a_kill_restarts_the_run(tmp_path, capsys):
@@ -113,6 +116,41 @@ def test_a_backup_cut_short_by_a_kill_restarts_the_run(tmp_path, capsys):
     history = model.fit(np.ones((8, 2)), np.ones((8, 1)), epochs=2, verbose=0,
                         callbacks=[SafeBackupAndRestore(str(backup))])
     assert history.epoch == [0, 1] and "starting afresh" in capsys.readouterr().out
+
+
+def test_the_best_model_survives_a_resume(tmp_path):
+    from tfodevideo.training.callbacks import BestCheckpoint
+    from tfodevideo.training.callbacks import read_best_record
+
+    path = str(tmp_path / "best.keras")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+
+    def epoch_end(checkpoint, epoch, val_loss):
+        # Each epoch's weights carry its number, to tell which one was saved.
+        model.layers[0].kernel.assign(np.full((2, 1), epoch, np.float32))
+        checkpoint.set_model(model)
+        checkpoint.on_epoch_end(epoch, {"val_loss": val_loss})
+
+    def saved_epoch():
+        return float(keras.models.load_model(path).layers[0].kernel.numpy()[0, 0])
+
+    first = BestCheckpoint(path, resume=False)
+    for epoch, val_loss in enumerate([3.0, 1.0, 2.0]):
+        epoch_end(first, epoch, val_loss)
+    assert read_best_record(path) == {"monitor": "val_loss", "value": 1.0, "epoch": 2}
+    # A resumed run does not let a worse epoch overwrite the best model
+    # (Keras' own checkpoint did: it starts each fit with no best)...
+    resumed = BestCheckpoint(path, resume=True)
+    epoch_end(resumed, 3, 1.5)
+    assert saved_epoch() == 1 and read_best_record(path)["epoch"] == 2
+    # ...but keeps a better one, and a new run starts from scratch.
+    epoch_end(resumed, 4, 0.5)
+    assert saved_epoch() == 4
+    assert read_best_record(path) == {"monitor": "val_loss", "value": 0.5, "epoch": 5}
+    fresh = BestCheckpoint(path, resume=False)
+    epoch_end(fresh, 0, 9.0)
+    assert saved_epoch() == 0 and read_best_record(path)["value"] == 9.0
 
 
 def test_cli_user_errors(tmp_path):

@@ -1,6 +1,7 @@
 """Callbacks of a training run: frame images, a NaN stop, a kill-safe backup,
-a time budget."""
+a best-model checkpoint that survives a resume, a time budget."""
 
+import json
 import math
 import os
 import time
@@ -82,6 +83,63 @@ class SafeBackupAndRestore(keras.callbacks.BackupAndRestore):
                 if os.path.exists(path):
                     os.remove(path)
             self.model._initial_epoch = 0
+
+
+def best_record_path(checkpoint):
+    """Where `BestCheckpoint` records the epoch and score of `checkpoint`:
+    `best.keras` -> `best.json`."""
+    return os.path.splitext(checkpoint)[0] + ".json"
+
+
+def read_best_record(checkpoint):
+    """The record `BestCheckpoint` wrote beside `checkpoint`, or None."""
+    try:
+        with open(best_record_path(checkpoint)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+class BestCheckpoint(keras.callbacks.ModelCheckpoint):
+    """Saves the model whenever `monitor` improves, remembering the best
+    across a resumed run.
+
+    Keras' `ModelCheckpoint` starts every `fit` with no best value, so the
+    first epoch after a resume overwrote the best model whatever it scored.
+    This one writes `{"monitor", "value", "epoch"}` (epoch counted from 1)
+    to `best.json` beside `best.keras` each time it saves, and a resumed run
+    starts from that value: the model file is always the best epoch the run
+    has seen.
+
+    Args:
+        filepath: the `.keras` file of the best model.
+        resume: whether the run goes on from a backup; a new run ignores
+            (and replaces) a record left in the folder.
+        monitor: the logged value to minimise.
+    """
+
+    def __init__(self, filepath, resume, monitor="val_loss"):
+        record = read_best_record(filepath) if resume else None
+        if record is not None and record.get("monitor") != monitor:
+            record = None  # Another quantity's best says nothing about this one.
+        super().__init__(
+            filepath, monitor=monitor, save_best_only=True, mode="min",
+            initial_value_threshold=None if record is None else record["value"],
+        )
+        self.record = record
+
+    def on_epoch_end(self, epoch, logs=None):
+        before = self.best
+        super().on_epoch_end(epoch, logs)
+        if self.best is not None and self.best != before:  # It saved.
+            self.record = {"monitor": self.monitor, "value": float(self.best),
+                           "epoch": epoch + 1}
+            path = best_record_path(self.filepath)
+            # Written after the model and swapped in whole: a kill leaves the
+            # previous record, never half a file.
+            with open(path + ".tmp", "w") as f:
+                json.dump(self.record, f)
+            os.replace(path + ".tmp", path)
 
 
 # Clocks a `TimeBudget` can count: wall-clock time, or the CPU time of this

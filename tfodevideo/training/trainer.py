@@ -5,7 +5,8 @@ A run writes into its `workdir`:
 - `backup/`: Keras `BackupAndRestore` state, saved every epoch; running the
   same command again after a kill resumes from the last finished epoch.
 - `best.keras`: the model with the lowest loss on the `validation` split so
-  far (never the `test` split: that one is scored for the record only).
+  far (never the `test` split: that one is scored for the record only), and
+  `best.json`, its epoch and loss, which a resumed run starts from.
 - `logs/`: TensorBoard scalars (losses, PSNR, SSIM, the ODE's evaluations)
   and images of true over predicted frames each epoch.
 - `model.keras` and `run.json` (preset, overrides, versions, wall time,
@@ -30,6 +31,7 @@ from tfodevideo.losses import FrameLoss
 from tfodevideo.precision import optimizer_for
 from tfodevideo.precision import precision_scope
 from tfodevideo.training import distributed
+from tfodevideo.training.callbacks import BestCheckpoint
 from tfodevideo.training.callbacks import SafeBackupAndRestore
 from tfodevideo.training.callbacks import StopOnNaN
 from tfodevideo.training.presets import resolve
@@ -196,8 +198,10 @@ def _train_keras(preset, workdir, verbose, strategy_name, seed):
         )
         epochs = history.pop("epoch")
         history = {key: values for key, values in history.items() if values}
+        best = None
     else:
-        history = _fit(model, preset, train_data, validation, workdir, backup, verbose)
+        history, best = _fit(model, preset, train_data, validation, workdir, backup,
+                             verbose, resume=start_epoch > 0)
         epochs = history.epoch
         history = history.history
     final = os.path.join(out, "model.keras")
@@ -207,6 +211,10 @@ def _train_keras(preset, workdir, verbose, strategy_name, seed):
         "model": final,
         "pictures": pictures,
         "best_model": None if multi_worker else os.path.join(workdir, "best.keras"),
+        # Epoch (from 1) and validation loss of best.keras, over the whole
+        # run, resumes included.
+        "best_epoch": None if best is None else best["epoch"],
+        "best_val_loss": None if best is None else best["value"],
         "epochs_run": len(epochs),
         "first_epoch": epochs[0] if epochs else None,
         "first_clip": start_epoch * preset.steps_per_epoch * batch_size,
@@ -217,13 +225,15 @@ def _train_keras(preset, workdir, verbose, strategy_name, seed):
     }
 
 
-def _fit(model, preset, train_data, validation, workdir, backup, verbose):
-    """`model.fit` with the run's callbacks; returns its `History`."""
+def _fit(model, preset, train_data, validation, workdir, backup, verbose, resume):
+    """`model.fit` with the run's callbacks; returns its `History` and the
+    best-model record (`BestCheckpoint.record`, None before any epoch)."""
     best = os.path.join(workdir, "best.keras")
     nan_stop = StopOnNaN(best)
+    checkpoint = BestCheckpoint(best, resume)
     callbacks = [
         SafeBackupAndRestore(backup),
-        keras.callbacks.ModelCheckpoint(best, monitor="val_loss", save_best_only=True),
+        checkpoint,
         keras.callbacks.TensorBoard(os.path.join(workdir, "logs")),
         nan_stop,
     ]
@@ -238,4 +248,4 @@ def _fit(model, preset, train_data, validation, workdir, backup, verbose):
     )
     if nan_stop.message:
         raise RuntimeError(nan_stop.message)
-    return history
+    return history, checkpoint.record
