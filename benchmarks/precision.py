@@ -7,7 +7,10 @@ For each preset and each variant (a precision and a decoder option):
 - the decoder's FLOPs per frame (TensorFlow's profiler) and parameters;
 - for every variant, where a training step's work happens: the matrix
   products and convolutions of the forward and gradient graphs counted by
-  the dtype they compute in, and the casts between dtypes.
+  the dtype they compute in, and the casts between dtypes;
+- and where its time goes: TensorFlow's profiler over a few training steps,
+  every op's time summed by kind (products, casts, batch norm, upsampling,
+  the ODE solver, the optimizer, the rest) and by op type.
 
 Beside them, this machine's float32 and bfloat16 matmul rates, measured in
 the same run, and which vector extensions its CPU reports: bfloat16 is only
@@ -25,7 +28,9 @@ on the `validation` split after the last step.
 
 import argparse
 import collections
+import glob
 import os
+import re
 import sys
 import tempfile
 
@@ -102,6 +107,78 @@ def step_profile(model, loss, inputs, targets):
     return {"products": dict(sorted(products.items())), "casts": dict(sorted(casts.items()))}
 
 
+# Kinds of op time in a training step, the first that matches wins: a
+# product is a product wherever it is; a cast is a cast.
+TIME_KINDS = (
+    ("products", lambda op, node: re.search("Conv|MatMul|Einsum", op) is not None),
+    ("casts", lambda op, node: op == "Cast"),
+    ("batch norm", lambda op, node: "batch_normalization" in node),
+    ("upsampling", lambda op, node: "up_sampling" in node),
+    ("ODE solver", lambda op, node: "dormand_prince" in node),
+    ("optimizer", lambda op, node: node.startswith(("adam", "AddN")) or "/adam/" in node
+     or op.startswith(("Assign", "ResourceApply"))),
+    ("other", lambda op, node: True),
+)
+# Ops whose events span the ops they run (loops, calls): their own time
+# would count their body twice.
+_CONTAINERS = ("While", "StatelessWhile", "PartitionedCall", "StatefulPartitionedCall",
+               "If", "StatelessIf", "Case", "StatelessCase")
+
+
+def op_seconds(xplane_path):
+    """Seconds of every `(node, op type)` in a profiler trace.
+
+    Reads the host plane of TensorFlow's `.xplane.pb`: each executed op is
+    an event named `node:OpType` on a compute thread (the executor's own
+    `ExecutorState::Process` spans and the Python thread's are left out).
+    """
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    space = xplane_pb2.XSpace()
+    with open(xplane_path, "rb") as f:
+        space.ParseFromString(f.read())
+    seconds = collections.Counter()
+    for plane in space.planes:
+        for line in plane.lines:
+            if line.name.startswith("python"):
+                continue
+            for event in line.events:
+                match = re.match(r"^([^:]+):(\w+)$", plane.event_metadata[event.metadata_id].name)
+                if match and match.group(2) not in _CONTAINERS:
+                    seconds[match.group(1), match.group(2)] += event.duration_ps * 1e-12
+    return seconds
+
+
+def time_profile(model, inputs, targets, steps=2, top=12):
+    """Where the time of `steps` compiled training steps goes, by kind
+    (`TIME_KINDS`) and by op type: seconds per step and shares of all op
+    time. Profiles after one warm-up step, so tracing is not counted."""
+    model.train_on_batch(inputs, targets)
+    with tempfile.TemporaryDirectory() as folder:
+        tf.profiler.experimental.start(folder)
+        try:
+            for _ in range(steps):
+                model.train_on_batch(inputs, targets)
+        finally:
+            tf.profiler.experimental.stop()
+        seconds = op_seconds(glob.glob(os.path.join(folder, "**", "*.xplane.pb"),
+                                       recursive=True)[0])
+    kinds, types = collections.Counter(), collections.Counter()
+    for (node, op), value in seconds.items():
+        kinds[next(kind for kind, test in TIME_KINDS if test(op, node))] += value
+        types[op] += value
+    total = sum(seconds.values())
+    return {
+        "steps": steps,
+        "op_seconds_per_step": total / steps,
+        "kinds": {kind: {"seconds_per_step": kinds[kind] / steps,
+                         "share": kinds[kind] / total if total else 0.0}
+                  for kind, _ in TIME_KINDS},
+        "top_op_types": {op: {"seconds_per_step": value / steps, "share": value / total}
+                         for op, value in types.most_common(top)},
+    }
+
+
 def bench_variant(name, precision, decoder, small):
     """Speed, decoder cost and step profile of one variant."""
     preset = resolve(name, quick=small, overrides=variant_overrides(precision, decoder, small))
@@ -135,6 +212,7 @@ def bench_variant(name, precision, decoder, small):
         "predict_frames_per_s": frames / predict_seconds,
         "decoder_flops_per_frame": decoder_flops / frames,
         "step_profile": step_profile(model, loss, inputs, targets),
+        "time_profile": time_profile(model, inputs, targets, steps=1 if small else 3),
     }
 
 
@@ -180,7 +258,8 @@ def main(argv=None):
         for decoder in args.decoders if conv else ["default"]:
             for precision in args.precisions:
                 rows.append(bench_variant(name, precision, decoder, args.small))
-                print({k: v for k, v in rows[-1].items() if k != "step_profile"}, flush=True)
+                print({k: v for k, v in rows[-1].items()
+                       if k not in ("step_profile", "time_profile")}, flush=True)
                 common.save(result, args.json)
     for decoder in args.decoders if args.quality_steps else []:
         for precision in args.precisions:
@@ -213,6 +292,17 @@ def print_tables(result):
         print(f"| {row['preset']} | {row['decoder']} | {row['precision']} | "
               f"{row['train_sequences_per_s']:.2f} | {ratio:.2f} | {frames:.0f} | "
               f"{row['decoder_flops_per_frame'] / 1e6:.1f} | {low} / {sum(products.values())} |")
+    kinds = [kind for kind, _ in TIME_KINDS]
+    print("\nShare of a training step's op time (profiler), by kind:")
+    print("| preset | decoder | precision | op s/step | " + " | ".join(kinds) + " |")
+    print("| --- | --- | --- | --- | " + " | ".join("---" for _ in kinds) + " |")
+    for row in result["rows"]:
+        if "time_profile" not in row:
+            continue
+        profile = row["time_profile"]
+        shares = " | ".join(f"{profile['kinds'][kind]['share']:.0%}" for kind in kinds)
+        print(f"| {row['preset']} | {row['decoder']} | {row['precision']} | "
+              f"{profile['op_seconds_per_step']:.3f} | {shares} |")
     if result["quality"]:
         print("\n| preset | decoder | precision | steps | wall (s) | val PSNR | val SSIM |")
         print("| --- | --- | --- | --- | --- | --- | --- |")

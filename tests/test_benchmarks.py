@@ -75,6 +75,11 @@ def test_precision_small_mode(tmp_path):
                   if key.endswith("bfloat16"))
         assert (low > 0) == (precision_name == "mixed_bfloat16"), row["step_profile"]
         assert row["decoder_flops_per_frame"] > 0
+        # The profiler's op time, split by kind: every op counted once.
+        kinds = row["time_profile"]["kinds"]
+        assert sum(k["share"] for k in kinds.values()) == pytest.approx(1.0)
+        assert kinds["products"]["seconds_per_step"] > 0
+        assert (kinds["casts"]["seconds_per_step"] > 0) or precision_name == "float32"
     assert result["quality"] == [] and result["finished"] is True
 
 
