@@ -67,6 +67,33 @@ def test_a_sub_pixel_decoder_draws_the_same_size_for_fewer_flops(subpixel, convs
     assert graph_flops(decoder, spec) < share * graph_flops(full, spec)
 
 
+def test_bilinear_upsampling_is_keras_without_the_saturating_cast():
+    from tfodevideo.layers.conv_blocks import BilinearUpSampling2x
+
+    images = tf.random.stateless_uniform((2, 6, 5, 3), seed=(1, 2))
+    for policy in ("float32", "mixed_bfloat16"):
+        x = tf.cast(images, keras.DTypePolicy(policy).compute_dtype)
+        ours, reference = (BilinearUpSampling2x(dtype=policy),
+                           keras.layers.UpSampling2D(2, interpolation="bilinear", dtype=policy))
+        assert ours(x).dtype == x.dtype and ours(x).shape == (2, 12, 10, 3)
+        np.testing.assert_array_equal(tf.cast(ours(x), tf.float32),
+                                      tf.cast(reference(x), tf.float32))
+
+        def op_types(layer):
+            def step(x):
+                with tf.GradientTape() as tape:
+                    tape.watch(x)
+                    y = tf.reduce_sum(tf.cast(layer(x), tf.float32))
+                return tape.gradient(y, x)
+            graph = tf.function(step).get_concrete_function(x).graph
+            return {op.type for op in graph.get_operations()}
+
+        # Keras clips a bfloat16 image to its dtype's range; ours casts only.
+        clips = {"Minimum", "Maximum", "ClipByValue"}
+        assert not op_types(ours) & clips
+        assert bool(op_types(reference) & clips) == (policy == "mixed_bfloat16")
+
+
 def test_a_sub_pixel_factor_must_fit_the_blocks():
     for bad in (3, 16, 0):
         with pytest.raises(ValueError, match=f"subpixel.*{bad}"):
