@@ -177,6 +177,9 @@ def compiled_model(preset, model=None):
     optimizer = optimizer_for(keras.optimizers.Adam(schedule), preset.precision)
     model.compile(optimizer, FrameLoss(**preset.loss),
                   metrics=task_of(preset).metrics())
+    # Adam's slots now, not inside the first traced step: variables made in
+    # a trace make TensorFlow trace the whole step (ODE solver, adjoint) again.
+    optimizer.build(model.trainable_variables)
     return model
 
 
