@@ -118,6 +118,15 @@ def test_a_backup_cut_short_by_a_kill_restarts_the_run(tmp_path, capsys):
     assert history.epoch == [0, 1] and "starting afresh" in capsys.readouterr().out
 
 
+def test_a_compiled_preset_has_its_optimizer_slots_before_the_first_step():
+    # Slots made inside the first traced step would make TensorFlow trace
+    # the whole step (solver and adjoint) a second time.
+    model = compiled_model(resolve("ball_latent_ode", quick=True))
+    assert model.optimizer.built
+    slots = {v.path for v in model.optimizer.variables}
+    assert len(slots) >= 2 * len(model.trainable_variables)
+
+
 def test_the_best_model_survives_a_resume(tmp_path):
     from tfodevideo.training.callbacks import BestCheckpoint
     from tfodevideo.training.callbacks import read_best_record
