@@ -74,13 +74,18 @@ def test_the_shipped_swap_model_draws_b_look_on_a_motion_and_serves_it():
     # Pairs from far into the test stream, not the 256 scored for the record.
     report = score_swap(model, "mmnist1", num_pairs=64, first_pair=10_000)
     summary = report["summary"]
-    # Measured on the record's 256 pairs: swap 72.6, A's own prediction
-    # against the swap's truth 80.2, black frames 88.9 (mse_frame).
-    assert summary["swap"]["mse_frame"] < summary["own_vs_swap_truth"]["mse_frame"]
+    # The targets (the record's 256 test pairs: benchmarks/RESULTS.md):
+    # the swap within 1 dB of the ordinary prediction and at least 3 dB above
+    # ignoring B's look, and both above black frames.
+    psnr = {row: summary[row]["psnr"] for row in summary}
+    assert abs(psnr["swap"] - psnr["prediction"]) <= 1.0, psnr
+    assert psnr["swap"] >= psnr["own_vs_swap_truth"] + 3.0, psnr
     assert summary["swap"]["mse_frame"] < summary["black_frames"]["mse_frame"]
     assert summary["prediction"]["mse_frame"] < summary["black_frames"]["mse_frame"]
 
-    served = tf.saved_model.load(os.path.join(ROOT, "mmnist1_2to18", "1"))
+    # The version TF Serving serves: the highest.
+    version = max(os.listdir(os.path.join(ROOT, "mmnist1_2to18")), key=int)
+    served = tf.saved_model.load(os.path.join(ROOT, "mmnist1_2to18", version))
     clips = make_dataset("mmnist1", 2, split="test", num_clips=2, num_context=2, num_target=18)
     inputs, _ = next(iter(clips))
     query = tf.constant(np.arange(2, 20, dtype=np.float32) * 0.1)

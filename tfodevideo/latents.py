@@ -203,7 +203,7 @@ def held_out_latent_report(model, dataset, num_clips, out, probe_clips=0):
     return report
 
 
-def disentanglement_probes(model, dataset, num_clips=2000, split="test", batch_size=100,
+def disentanglement_probes(model, dataset, num_clips=4000, split="test", batch_size=100,
                            train_fraction=0.5):
     """Linear probes of what the initial state `Z0` and the appearance `z_a` hold.
 
@@ -223,7 +223,9 @@ def disentanglement_probes(model, dataset, num_clips=2000, split="test", batch_s
     Args:
         model: a `VideoODE` or `LatentODE` (no `z_a`: its entries are None).
         dataset: a generated data set (`mmnist1`, `mmnist2`, `ball_looks`...).
-        num_clips: clips in all; `train_fraction` of them fit the probes.
+        num_clips: clips in all; `train_fraction` of them fit the probes. A
+            linear read of a 32x32 cut-out's class needs a few thousand: with
+            1,000 fitting clips it scores about 1.5 points lower than with 2,000.
         split: `"test"` or `"validation"`.
         batch_size: clips encoded at once.
 
