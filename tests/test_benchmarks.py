@@ -2,6 +2,7 @@
 
 import json
 
+import keras
 import numpy as np
 import pytest
 
@@ -103,6 +104,22 @@ def test_centroids_find_the_true_ball_centre_through_haze_and_noise():
     assert np.isnan(centroids(np.zeros((1, 8, 8, 1)))).all()
 
 
+def test_widths_follow_a_growing_ball_and_tell_it_from_a_shrinking_one():
+    from tfodevideo.metrics import widths
+    from tfodevideo.data import GaussianBall
+
+    clips = GaussianBall(num_frames=20, sigma=(1.0, 1.5), sigma_rate=(-0.25, 0.25)).generate(
+        16, seed=5)
+    found, truth = widths(clips["frames"].numpy()), clips["sigmas"].numpy()
+    # Pixel sampling adds a little to a narrow blob's variance: 0.08 px at
+    # sigma 0.7, the narrowest this range draws.
+    assert np.abs(found - truth).max() < 0.1
+    growth = found[:, -1] - found[:, 0]
+    rates = clips["sigmas"].numpy()[:, -1] - clips["sigmas"].numpy()[:, 0]
+    assert (np.sign(growth) == np.sign(rates)).all()
+    assert np.isnan(widths(np.zeros((1, 8, 8, 1)))).all()
+
+
 def _quality_argv(workdir, *extra):
     return ["--small", "--budget-minutes", "0.05", "--workdir", str(workdir), *extra]
 
@@ -196,6 +213,34 @@ def test_swap_benchmark_writes_scores_probes_and_picture(tmp_path):
     assert result["swap"]["split"] == "validation" and "cpu_cores" in result["machine"]
     assert "targets" not in result  # A ball has no digit class to probe.
     assert (tmp_path / "swap" / "ball_grid.png").stat().st_size > 0
+
+
+def test_appearance_ode_benchmark_scores_groups_of_seeds_and_the_ball_width(tmp_path):
+    from benchmarks import appearance_ode
+    from tfodevideo.models import VideoODE
+
+    paths = []
+    for seed, moving in ((0, True), (1, True), (0, False)):
+        keras.utils.set_random_seed(seed)
+        model = VideoODE(image_size=(28, 28), num_context=2, latent="slots", decoder="glyph",
+                         dynamics_dim=2, appearance_dim=3, encoder_channels=(4, 8),
+                         field_units=8, field_depth=1, appearance_ode=moving)
+        model.build(None)
+        paths.append(str(tmp_path / f"m{seed}_{moving}.keras"))
+        model.save(paths[-1])
+    out = tmp_path / "ode" / "growing.json"
+    assert appearance_ode.main(["--group", "ode", paths[0], paths[1], "--group", "fixed",
+                                paths[2], "--clips", "4", "--horizon", "6",
+                                "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert set(result["groups"]) == {"ode", "fixed"} and result["split"] == "validation"
+    ode = result["groups"]["ode"]
+    assert len(ode["psnr"]["values"]) == 2 and ode["psnr"]["sd"] > 0  # Two seeds differ.
+    assert result["groups"]["fixed"]["psnr"]["sd"] == 0.0
+    assert len(result["models"][paths[0]]["width_error_px"]["per_frame"]) == 6
+    assert set(result["references"]) == {"black_frames", "copy_last"}
+    # The growing ball's width does change after the inputs.
+    assert result["width_error_if_held_px"]["last_frame"] > 0.05
 
 
 def test_motion_rules_scores_a_cutout_model_under_other_rules_and_blurs(tmp_path):

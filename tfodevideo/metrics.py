@@ -18,7 +18,7 @@ to `[0, 1]` before scoring, and gives one value per frame `(batch, T)`:
 Averages are over frames: `FrameMetric` does it for `compile()`,
 `FrameScores` keeps per-frame-index curves for long horizons. `centroids`
 locates a single object in a frame (the ball's centre error, the motion a
-swap keeps).
+swap keeps) and `widths` measures its size (a ball that grows).
 """
 
 import warnings
@@ -225,6 +225,34 @@ class FrameScores:
         return {name: float(curve.mean()) for name, curve in self.curves().items()}
 
 
+def _object_weights(frames, noise_sigmas):
+    """Per-pixel weights `(..., H, W)` of what stands out of each frame's
+    background (see `centroids`)."""
+    frames = np.asarray(frames, np.float64)[..., 0]
+    flat = frames.reshape(*frames.shape[:-2], -1)
+    background = np.median(flat, axis=-1, keepdims=True)
+    excess = flat - background
+    above = np.where(excess > 0, excess, np.nan)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # Frames with nothing above.
+        sigma = np.nan_to_num(np.nanmedian(above, axis=-1, keepdims=True) / 0.6745)
+    return np.maximum(excess - noise_sigmas * sigma, 0.0).reshape(frames.shape)
+
+
+def _weighted_moments(weights):
+    """Centroid `(..., 2)` as `(x, y)` and the variance along each axis
+    `(..., 2)` of weights `(..., H, W)`; NaN where all weights are 0."""
+    height, width = weights.shape[-2:]
+    columns, rows = np.arange(width), np.arange(height)[:, None]
+    total = weights.sum(axis=(-2, -1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x = (weights * columns).sum(axis=(-2, -1)) / total
+        y = (weights * rows).sum(axis=(-2, -1)) / total
+        var_x = (weights * (columns - x[..., None, None]) ** 2).sum(axis=(-2, -1)) / total
+        var_y = (weights * (rows - y[..., None, None]) ** 2).sum(axis=(-2, -1)) / total
+    return np.stack([x, y], axis=-1), np.stack([var_x, var_y], axis=-1)
+
+
 def centroids(frames, noise_sigmas=3.0):
     """Background-corrected intensity centroid `(x, y)` = (column, row) in
     pixels of frames `(..., H, W, 1)`; NaN where nothing stands out.
@@ -236,18 +264,15 @@ def centroids(frames, noise_sigmas=3.0):
     excess is 0.6745 sd for Gaussian noise), which stays right when the
     frames were clipped at 0 and half of the noise is gone.
     """
-    frames = np.asarray(frames, np.float64)[..., 0]
-    height, width = frames.shape[-2:]
-    flat = frames.reshape(*frames.shape[:-2], -1)
-    background = np.median(flat, axis=-1, keepdims=True)
-    excess = flat - background
-    above = np.where(excess > 0, excess, np.nan)
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # Frames with nothing above.
-        sigma = np.nan_to_num(np.nanmedian(above, axis=-1, keepdims=True) / 0.6745)
-    weights = np.maximum(excess - noise_sigmas * sigma, 0.0).reshape(frames.shape)
-    total = weights.sum(axis=(-2, -1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        x = (weights * np.arange(width)).sum(axis=(-2, -1)) / total
-        y = (weights * np.arange(height)[:, None]).sum(axis=(-2, -1)) / total
-    return np.stack([x, y], axis=-1)
+    return _weighted_moments(_object_weights(frames, noise_sigmas))[0]
+
+
+def widths(frames, noise_sigmas=3.0):
+    """Background-corrected RMS width in pixels of the single object in
+    frames `(..., H, W, 1)`: the square root of the mean of its intensity's
+    variances along rows and columns, which is `sigma` for a Gaussian blob
+    `exp(-r^2 / (2 sigma^2))`; NaN where nothing stands out. The weights are
+    those of `centroids`. Used to follow a ball whose width changes (the
+    appearance ODE's benchmark)."""
+    variances = _weighted_moments(_object_weights(frames, noise_sigmas))[1]
+    return np.sqrt(variances.mean(axis=-1))
