@@ -27,6 +27,7 @@ import warnings
 import numpy as np
 
 from benchmarks import common
+from benchmarks.seeds import spread
 from tfodevideo import baselines
 from tfodevideo.data.registry import held_out_batches
 from tfodevideo.metrics import FrameScores, widths
@@ -61,16 +62,6 @@ def nan_mean(values, axis=None):
     if np.ndim(mean) == 0:
         return None if np.isnan(mean) else float(mean)
     return [None if np.isnan(v) else float(v) for v in mean]
-
-
-def spread(values):
-    """Mean and sample standard deviation (0 for one value) of a list;
-    None entries (nothing measured) are left out."""
-    values = np.asarray([v for v in values if v is not None], np.float64)
-    if not len(values):
-        return {"mean": None, "sd": None, "values": []}
-    sd = float(values.std(ddof=1)) if len(values) > 1 else 0.0
-    return {"mean": float(values.mean()), "sd": sd, "values": values.tolist()}
 
 
 def main(argv=None):
@@ -153,8 +144,8 @@ def main(argv=None):
     }
     common.save(result, args.json)
     for name, row in groups.items():
-        print(f"{name:16s} psnr {row['psnr']['mean']:.2f} +- {row['psnr']['sd']:.2f}  "
-              f"width error {row['width_error_px']['mean']} +- {row['width_error_px']['sd']} "
+        print(f"{name:16s} psnr {row['psnr']['mean']:.2f} +- {row['psnr']['std']:.2f}  "
+              f"width error {row['width_error_px']['mean']} +- {row['width_error_px']['std']} "
               f"px (last frame {row['width_error_last_frame_px']['mean']})")
     for name, row in references.items():
         print(f"{name:16s} psnr {row['summary']['psnr']:.2f}")

@@ -235,12 +235,36 @@ def test_appearance_ode_benchmark_scores_groups_of_seeds_and_the_ball_width(tmp_
     result = json.loads(out.read_text())
     assert set(result["groups"]) == {"ode", "fixed"} and result["split"] == "validation"
     ode = result["groups"]["ode"]
-    assert len(ode["psnr"]["values"]) == 2 and ode["psnr"]["sd"] > 0  # Two seeds differ.
-    assert result["groups"]["fixed"]["psnr"]["sd"] == 0.0
+    assert len(ode["psnr"]["values"]) == 2 and ode["psnr"]["std"] > 0  # Two seeds differ.
+    assert result["groups"]["fixed"]["psnr"]["std"] == 0.0
     assert len(result["models"][paths[0]]["width_error_px"]["per_frame"]) == 6
     assert set(result["references"]) == {"black_frames", "copy_last"}
     # The growing ball's width does change after the inputs.
     assert result["width_error_if_held_px"]["last_frame"] > 0.05
+
+
+def test_seeds_gathers_figures_by_setting_and_tells_a_difference_from_seed_noise(tmp_path):
+    from benchmarks import seeds
+
+    def record(name, value):
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps({"swap": {"psnr": value}, "probe": {"acc": 0.5}}))
+        return str(path)
+
+    out = tmp_path / "seeds" / "out.json"
+    assert seeds.main(["--group", "a", record("a0", 20.0), record("a1", 21.0),
+                       "--group", "b", record("b0", 25.0), record("b1", 26.0),
+                       "--field", "psnr=swap.psnr", "--field", "acc=probe.acc",
+                       "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["groups"]["a"]["psnr"] == {"mean": 20.5, "std": pytest.approx(0.7071, abs=1e-4),
+                                             "values": [20.0, 21.0]}
+    difference = result["difference"]
+    assert difference["psnr"]["mean_difference"] == 5.0 and difference["psnr"]["beyond_seed_noise"]
+    assert not difference["acc"]["beyond_seed_noise"]  # Equal means.
+    with pytest.raises(KeyError, match="swap.ssim"):
+        seeds.main(["--group", "a", record("a0", 1.0), "--field", "s=swap.ssim",
+                    "--json", str(out)])
 
 
 def test_motion_rules_scores_a_cutout_model_under_other_rules_and_blurs(tmp_path):
