@@ -45,8 +45,14 @@ def test_the_same_seed_gives_the_same_weights(tmp_path):
         return keras.saving.load_model(record["model"]).get_weights()
 
     first, again, other = weights(3, "a"), weights(3, "b"), weights(4, "c")
-    # Equal up to the order of float32 sums in threaded kernels.
-    assert max(np.abs(a - b).max() for a, b in zip(first, again)) < 1e-6
+    # Equal up to the last bits of float32 sums, which differ with the
+    # process's history (of three same-seed runs in one process the first
+    # and third are bitwise equal, the second not) and which Adam's
+    # normalised step enlarges where a gradient is near zero: after two
+    # steps the first convolution's bias (before ReLU and batch norm)
+    # differs by 3.6e-6 with the fused batch norm, 7e-7 with Keras' layer.
+    # Another seed moves every weight by more than 1e-2.
+    assert max(np.abs(a - b).max() for a, b in zip(first, again)) < 1e-5
     assert max(np.abs(a - c).max() for a, c in zip(first, other)) > 1e-2
     # Training moved the weights away from the seed's initial ones.
     keras.utils.set_random_seed(3)
@@ -158,7 +164,25 @@ def test_the_best_model_survives_a_resume(tmp_path):
     assert saved_epoch() == 4
     assert read_best_record(path) == {"monitor": "val_loss", "value": 0.5, "epoch": 5}
     fresh = BestCheckpoint(path, resume=False)
+    epoch_end(fresh, 0, float("nan"))  # A diverged epoch is never the best.
+    assert saved_epoch() == 4
     epoch_end(fresh, 0, 9.0)
+    assert saved_epoch() == 0 and read_best_record(path)["value"] == 9.0
+    # Saved beside its place and swapped in: nothing else is left in the folder.
+    assert sorted(os.listdir(tmp_path)) == ["best.json", "best.keras"]
+    with pytest.raises(KeyError, match="val_psnr"):
+        BestCheckpoint(path, resume=False, monitor="val_psnr").on_epoch_end(0, {"loss": 1.0})
+
+    # A run killed while writing a better model keeps the previous one whole.
+    def killed_while_saving(filepath, overwrite=True):
+        with open(filepath, "wb") as f:
+            f.write(b"PK\x03\x04 half a zip")
+        raise KeyboardInterrupt
+
+    model.save = killed_while_saving
+    with pytest.raises(KeyboardInterrupt):
+        epoch_end(fresh, 1, 0.1)
+    del model.save
     assert saved_epoch() == 0 and read_best_record(path)["value"] == 9.0
 
 

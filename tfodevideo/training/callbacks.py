@@ -100,7 +100,7 @@ def read_best_record(checkpoint):
         return None
 
 
-class BestCheckpoint(keras.callbacks.ModelCheckpoint):
+class BestCheckpoint(keras.callbacks.Callback):
     """Saves the model whenever `monitor` improves, remembering the best
     across a resumed run.
 
@@ -109,37 +109,52 @@ class BestCheckpoint(keras.callbacks.ModelCheckpoint):
     This one writes `{"monitor", "value", "epoch"}` (epoch counted from 1)
     to `best.json` beside `best.keras` each time it saves, and a resumed run
     starts from that value: the model file is always the best epoch the run
-    has seen.
+    has seen. Both files are written beside their places and swapped in
+    one after the other, so a run killed while saving keeps the previous
+    best model and its record, never half a file (Keras' checkpoint writes
+    the model file in place, for seconds on a large model).
 
     Args:
         filepath: the `.keras` file of the best model.
         resume: whether the run goes on from a backup; a new run ignores
             (and replaces) a record left in the folder.
         monitor: the logged value to minimise.
+
+    Attributes:
+        best: the lowest value seen (None before any); `record`: the record
+            of the saved model (None before any).
     """
 
     def __init__(self, filepath, resume, monitor="val_loss"):
+        super().__init__()
         record = read_best_record(filepath) if resume else None
         if record is not None and record.get("monitor") != monitor:
             record = None  # Another quantity's best says nothing about this one.
-        super().__init__(
-            filepath, monitor=monitor, save_best_only=True, mode="min",
-            initial_value_threshold=None if record is None else record["value"],
-        )
+        self.filepath = filepath
+        self.monitor = monitor
         self.record = record
+        self.best = None if record is None else record["value"]
 
     def on_epoch_end(self, epoch, logs=None):
-        before = self.best
-        super().on_epoch_end(epoch, logs)
-        if self.best is not None and self.best != before:  # It saved.
-            self.record = {"monitor": self.monitor, "value": float(self.best),
-                           "epoch": epoch + 1}
-            path = best_record_path(self.filepath)
-            # Written after the model and swapped in whole: a kill leaves the
-            # previous record, never half a file.
-            with open(path + ".tmp", "w") as f:
-                json.dump(self.record, f)
-            os.replace(path + ".tmp", path)
+        current = (logs or {}).get(self.monitor)
+        if current is None:
+            raise KeyError(f"BestCheckpoint monitors {self.monitor!r}, which this run does "
+                           f"not log. Logged: {sorted(logs or {})}")
+        current = float(current)
+        if not math.isfinite(current) or (self.best is not None and not current < self.best):
+            return
+        self.best = current
+        self.record = {"monitor": self.monitor, "value": current, "epoch": epoch + 1}
+        record_path = best_record_path(self.filepath)
+        # Keras names the format by the suffix: the temporary file keeps it.
+        staged = os.path.splitext(self.filepath)[0] + ".tmp.keras"
+        self.model.save(staged, overwrite=True)
+        with open(record_path + ".tmp", "w") as f:
+            json.dump(self.record, f)
+        # Two renames, microseconds apart: the only window in which a kill
+        # leaves a model newer than its record.
+        os.replace(staged, self.filepath)
+        os.replace(record_path + ".tmp", record_path)
 
 
 # Clocks a `TimeBudget` can count: wall-clock time, or the CPU time of this
