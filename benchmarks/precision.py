@@ -41,6 +41,8 @@ from benchmarks import common
 from benchmarks.speed import SMALL
 from benchmarks.speed import _batch
 from benchmarks.speed import graph_flops
+from tfodevideo.layers.conv_blocks import BATCH_NORMS
+from tfodevideo.layers.conv_blocks import batch_norm_kind
 from tfodevideo.losses import FrameLoss
 from tfodevideo.precision import PRECISIONS
 from tfodevideo.precision import optimizer_for
@@ -77,7 +79,8 @@ def variant_overrides(precision, decoder, small=False):
 
 
 def step_profile(model, loss, inputs, targets):
-    """Products by the dtype they compute in, and casts, of one training step.
+    """Products by the dtype they compute in, casts, and fused batch norm
+    ops (forward and gradient) of one training step.
 
     Counts nodes of the step's graph and of every function it calls (the
     ODE solver's loops and adjoint live in such functions); a node inside a
@@ -97,14 +100,17 @@ def step_profile(model, loss, inputs, targets):
     for function in definition.library.function:
         nodes += list(function.node_def)
     products, casts = collections.Counter(), collections.Counter()
+    fused_norms = 0
     for node in nodes:
+        fused_norms += node.op.startswith(("FusedBatchNorm", "_MklFusedBatchNorm"))
         if node.op in PRODUCTS and "T" in node.attr:
             products[f"{node.op}:{tf.dtypes.as_dtype(node.attr['T'].type).name}"] += 1
         elif node.op == "Cast":
             source = tf.dtypes.as_dtype(node.attr["SrcT"].type).name
             target = tf.dtypes.as_dtype(node.attr["DstT"].type).name
             casts[f"{source}->{target}"] += 1
-    return {"products": dict(sorted(products.items())), "casts": dict(sorted(casts.items()))}
+    return {"products": dict(sorted(products.items())), "casts": dict(sorted(casts.items())),
+            "fused_batch_norm_ops": fused_norms}
 
 
 # Kinds of op time in a training step, the first that matches wins: a
@@ -179,11 +185,12 @@ def time_profile(model, inputs, targets, steps=2, top=12):
     }
 
 
-def bench_variant(name, precision, decoder, small):
+def bench_variant(name, precision, decoder, small, batch_norm="fused"):
     """Speed, decoder cost and step profile of one variant."""
     preset = resolve(name, quick=small, overrides=variant_overrides(precision, decoder, small))
     keras.utils.set_random_seed(0)
-    model = build_model(preset)
+    with batch_norm_kind(batch_norm):
+        model = build_model(preset)
     loss = FrameLoss(**preset.loss)
     model.compile(optimizer_for(keras.optimizers.Adam(1e-3), precision), loss)
     repeats = 2 if small else 5
@@ -205,6 +212,7 @@ def bench_variant(name, precision, decoder, small):
         "precision": precision,
         "decoder": decoder,
         "decoder_options": DECODERS[decoder],
+        "batch_norm": batch_norm,
         "params": int(model.count_params()),
         "decoder_params": int(model.decoder.count_params()),
         "train_sequences_per_s": preset.batch_size / train_seconds,
@@ -237,6 +245,9 @@ def main(argv=None):
     parser.add_argument("--precisions", nargs="+", default=["float32", "mixed_bfloat16"],
                         choices=list(PRECISIONS))
     parser.add_argument("--decoders", nargs="+", default=list(DECODERS), choices=list(DECODERS))
+    parser.add_argument("--batch-norms", nargs="+", default=["fused"], choices=list(BATCH_NORMS),
+                        help="the conv blocks' batch norm: TensorFlow's fused kernel (the "
+                             "library's) and/or Keras' layer, to measure what fusing saves")
     parser.add_argument("--quality-steps", type=int, default=0,
                         help="train each variant of the first preset this many steps")
     parser.add_argument("--seed", type=int, default=0, help="seed of the quality runs")
@@ -257,10 +268,11 @@ def main(argv=None):
         conv = resolve(name).model_args.get("decoder", "conv") == "conv"
         for decoder in args.decoders if conv else ["default"]:
             for precision in args.precisions:
-                rows.append(bench_variant(name, precision, decoder, args.small))
-                print({k: v for k, v in rows[-1].items()
-                       if k not in ("step_profile", "time_profile")}, flush=True)
-                common.save(result, args.json)
+                for batch_norm in args.batch_norms:
+                    rows.append(bench_variant(name, precision, decoder, args.small, batch_norm))
+                    print({k: v for k, v in rows[-1].items()
+                           if k not in ("step_profile", "time_profile")}, flush=True)
+                    common.save(result, args.json)
     for decoder in args.decoders if args.quality_steps else []:
         for precision in args.precisions:
             trained.append(quality(args.presets[0], precision, decoder, args.quality_steps,
@@ -278,18 +290,22 @@ def print_tables(result):
     peaks = result["matmul_flops_per_s"]
     print(f"\nmatmul: float32 {peaks['float32'] / 1e9:.1f} GFLOP/s, bfloat16 "
           f"{peaks['bfloat16'] / 1e9:.1f} GFLOP/s; CPU flags {result['cpu_flags']}")
-    print("| preset | decoder | precision | train seq/s | x float32 | frames/s | "
+    print("| preset | decoder | precision | batch norm | train seq/s | x float32 | frames/s | "
           "decoder MFLOP/frame | 16-bit products / all |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    base = {(r["preset"], r["decoder"]): r for r in result["rows"] if r["precision"] == "float32"}
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+
+    def key(row):  # Rows before `--batch-norms` used Keras' layer.
+        return row["preset"], row["decoder"], row.get("batch_norm", "keras")
+
+    base = {key(r): r for r in result["rows"] if r["precision"] == "float32"}
     for row in result["rows"]:
-        reference = base.get((row["preset"], row["decoder"]))
+        reference = base.get(key(row))
         ratio = (row["train_sequences_per_s"] / reference["train_sequences_per_s"]
                  if reference else float("nan"))
         products = row["step_profile"]["products"]
         low = sum(n for k, n in products.items() if k.endswith(("bfloat16", "float16")))
         frames = row["predict_frames_per_s"]
-        print(f"| {row['preset']} | {row['decoder']} | {row['precision']} | "
+        print(f"| {row['preset']} | {row['decoder']} | {row['precision']} | {key(row)[2]} | "
               f"{row['train_sequences_per_s']:.2f} | {ratio:.2f} | {frames:.0f} | "
               f"{row['decoder_flops_per_frame'] / 1e6:.1f} | {low} / {sum(products.values())} |")
     kinds = [kind for kind, _ in TIME_KINDS]

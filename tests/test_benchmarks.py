@@ -63,12 +63,17 @@ def test_precision_small_mode(tmp_path):
     out = tmp_path / "precision.json"
     # One decoder (test_model_layers.py counts the cheaper ones' FLOPs).
     assert precision.main(["--small", "--presets", "ball_latent_ode", "--decoders",
-                           "subpixel4_shallow", "--json", str(out)]) == 0
+                           "subpixel4_shallow", "--batch-norms", "fused", "keras",
+                           "--json", str(out)]) == 0
     result = json.loads(out.read_text())
     assert set(result["matmul_flops_per_s"]) == {"float32", "bfloat16"}
-    rows = {(row["decoder"], row["precision"]): row for row in result["rows"]}
-    assert set(rows) == {("subpixel4_shallow", p) for p in ("float32", "mixed_bfloat16")}
-    for (decoder, precision_name), row in rows.items():
+    rows = {(row["decoder"], row["precision"], row["batch_norm"]): row
+            for row in result["rows"]}
+    assert set(rows) == {("subpixel4_shallow", p, b) for p in ("float32", "mixed_bfloat16")
+                         for b in ("fused", "keras")}
+    for (decoder, precision_name, batch_norm), row in rows.items():
+        # The fused kernel, forward and gradient, in every block; never in Keras' layer.
+        assert (row["step_profile"]["fused_batch_norm_ops"] > 0) == (batch_norm == "fused")
         assert row["train_sequences_per_s"] > 0 and row["predict_frames_per_s"] > 0
         # The profile finds the products the policy moved to bfloat16, and
         # only under the mixed policy.
@@ -241,6 +246,20 @@ def test_appearance_ode_benchmark_scores_groups_of_seeds_and_the_ball_width(tmp_
     assert set(result["references"]) == {"black_frames", "copy_last"}
     # The growing ball's width does change after the inputs.
     assert result["width_error_if_held_px"]["last_frame"] > 0.05
+
+
+def test_width_following_tells_a_look_that_changes_from_a_fixed_one():
+    from benchmarks.appearance_ode import width_following
+
+    truth = 1.0 + np.outer(np.linspace(-0.3, 0.3, 8), np.linspace(0, 1, 6))  # (clips, T)
+    follows = width_following(truth.copy(), truth)
+    assert follows["change_slope"] == pytest.approx(1.0)
+    assert follows["change_corr"] == pytest.approx(1.0)
+    fixed = width_following(np.full_like(truth, 1.2) + 0.01 * truth[:, :1], truth)
+    assert fixed["change_slope"] == pytest.approx(0.0, abs=1e-9)
+    blank = truth.copy()
+    blank[:6, -1] = np.nan  # Clips without a ball in a frame are left out.
+    assert width_following(blank, truth) == {"clips": 2}
 
 
 def test_seeds_gathers_figures_by_setting_and_tells_a_difference_from_seed_noise(tmp_path):

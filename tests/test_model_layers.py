@@ -94,6 +94,51 @@ def test_bilinear_upsampling_is_keras_without_the_saturating_cast():
         assert bool(op_types(reference) & clips) == (policy == "mixed_bfloat16")
 
 
+@pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])
+def test_fused_batch_norm_is_keras_batch_norm_through_one_kernel(policy):
+    """Same outputs, gradients and moving statistics as Keras' layer from
+    the same weights, in training and inference, without the float32 round
+    trip under a mixed policy."""
+    from tfodevideo.layers.conv_blocks import BatchNormalization as FusedBatchNormalization
+
+    x = tf.cast(3.0 * tf.random.stateless_normal((6, 8, 7, 5), seed=(3, 4)) + 1.0,
+                keras.DTypePolicy(policy).compute_dtype)
+    reference = keras.layers.BatchNormalization(momentum=0.9, dtype=policy)
+    ours = FusedBatchNormalization(momentum=0.9, dtype=policy)
+    reference.build(x.shape)
+    ours.build(x.shape)
+    # Moving statistics away from their start, so that inference reads them.
+    reference.set_weights([w + 0.5 for w in reference.get_weights()])
+    ours.set_weights(reference.get_weights())
+    tolerance = 1e-5 if policy == "float32" else 2e-2
+    for training in (True, False):
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(x)
+            outputs = [layer(x, training=training) for layer in (reference, ours)]
+            sums = [tf.reduce_sum(tf.cast(y, tf.float32) * tf.cast(x, tf.float32))
+                    for y in outputs]
+        assert outputs[1].dtype == x.dtype
+        np.testing.assert_allclose(tf.cast(outputs[1], tf.float32),
+                                   tf.cast(outputs[0], tf.float32), atol=tolerance)
+        for a, b in zip(tape.gradient(sums[0], [x] + reference.trainable_weights),
+                        tape.gradient(sums[1], [x] + ours.trainable_weights)):
+            scale = float(tf.reduce_max(tf.abs(tf.cast(a, tf.float32))))
+            np.testing.assert_allclose(tf.cast(b, tf.float32), tf.cast(a, tf.float32),
+                                       atol=1e-4 * scale)
+        for a, b in zip(reference.get_weights(), ours.get_weights()):
+            np.testing.assert_allclose(b, a, rtol=1e-5)
+
+    def op_types(fn):
+        graph = tf.function(fn).get_concrete_function(x).graph
+        return {op.type for op in graph.get_operations()}
+
+    assert "FusedBatchNormV3" in op_types(lambda x: ours(x, training=True))
+    assert "FusedBatchNormV3" not in op_types(lambda x: reference(x, training=True))
+    # 5-D inputs take Keras' path.
+    volumes = FusedBatchNormalization(dtype=policy)
+    assert "FusedBatchNormV3" not in op_types(lambda x: volumes(x[None], training=True))
+
+
 def test_a_sub_pixel_factor_must_fit_the_blocks():
     for bad in (3, 16, 0):
         with pytest.raises(ValueError, match=f"subpixel.*{bad}"):

@@ -7,12 +7,14 @@ bilinear 2x upsampling then (conv 3x3, ReLU, batch norm) twice, and a final
 side must be divisible by `2 ** len(channels)`.
 """
 
+import contextlib
 import math
 
 import keras
 import tensorflow as tf
 from keras import layers
 
+from tfodevideo._checks import check_choice
 from tfodevideo._checks import check_float
 from tfodevideo._checks import check_int
 from tfodevideo.precision import full_precision
@@ -29,8 +31,67 @@ def _conv_bn(filters, dtype, momentum=NORM_MOMENTUM):
         layers.Conv2D(filters, 3, padding="same", activation="relu", dtype=dtype),
         # Statistics of the global batch under tf.distribute: every replica
         # and worker then keeps the same moving averages.
-        layers.BatchNormalization(synchronized=True, momentum=momentum, dtype=dtype),
+        BATCH_NORMS[_batch_norm[0]](synchronized=True, momentum=momentum, dtype=dtype),
     ]
+
+
+@keras.saving.register_keras_serializable(package="tfodevideo")
+class BatchNormalization(layers.BatchNormalization):
+    """`BatchNormalization` of NHWC images through TensorFlow's fused kernel.
+
+    It keeps Keras' class name on purpose: a `.keras` file stores the
+    weights of a layer list's items under their class names in snake case
+    (`blocks/batch_normalization_4`), so the name keeps every model saved
+    before this layer existed loadable.
+
+    Keras 3's layer computes the moments, the normalisation and their
+    gradients as separate ops, and under a mixed policy first casts its
+    input to float32 and its output back: on the CPU these ops were 36 %
+    of a `mixed_bfloat16` training step of the `_cpu` trunk and the casts
+    another 17 % (`benchmarks/precision.py`'s profile). The fused kernel
+    (`FusedBatchNormV3`) reads and writes the compute dtype and keeps its
+    sums in float32. Same weights, same moving-average update (the
+    population variance, as Keras), so models saved with either layer load
+    into the other.
+
+    It falls back to the Keras computation where the kernel does not apply:
+    inputs other than 4-D channels-last, a mask, batch renormalisation, and
+    `synchronized=True` under a strategy with several replicas (the fused
+    kernel sees one replica's batch only).
+    """
+
+    def _fusable(self, inputs, mask):
+        if (len(inputs.shape) != 4 or self.axis not in (-1, 3) or mask is not None
+                or self.renorm or inputs.dtype not in (tf.float32, tf.bfloat16, tf.float16)):
+            return False
+        if self.synchronized and tf.distribute.has_strategy():
+            return tf.distribute.get_strategy().num_replicas_in_sync == 1
+        return True
+
+    def call(self, inputs, training=None, mask=None):
+        if not self._fusable(inputs, mask):
+            return super().call(inputs, training=training, mask=mask)
+        channels = inputs.shape[-1]
+        gamma = self.gamma if self.scale else tf.ones([channels])
+        beta = self.beta if self.center else tf.zeros([channels])
+        gamma, beta = tf.cast(gamma, tf.float32), tf.cast(beta, tf.float32)
+        if training and self.trainable:
+            outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+                inputs, gamma, beta, epsilon=self.epsilon, is_training=True)
+            # The kernel returns the sample variance (n - 1); Keras' moving
+            # average takes the population one (n), like the normalisation.
+            count = tf.cast(tf.reduce_prod(tf.shape(inputs)[:-1]), tf.float32)
+            variance = variance * (count - 1.0) / tf.maximum(count, 1.0)
+            self.moving_mean.assign(
+                self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
+            self.moving_variance.assign(
+                self.moving_variance * self.momentum + variance * (1.0 - self.momentum))
+        else:
+            outputs, _, _ = tf.compat.v1.nn.fused_batch_norm(
+                inputs, gamma, beta, mean=tf.cast(self.moving_mean, tf.float32),
+                variance=tf.cast(self.moving_variance, tf.float32), epsilon=self.epsilon,
+                is_training=False)
+        return tf.cast(outputs, self.compute_dtype)
 
 
 @keras.saving.register_keras_serializable(package="tfodevideo")
@@ -60,6 +121,27 @@ class BilinearUpSampling2x(layers.Layer):
     def compute_output_shape(self, input_shape):
         batch, height, width, channels = input_shape
         return (batch, 2 * height, 2 * width, channels)
+
+
+# The batch norm of the conv blocks by name; `batch_norm_kind` switches it
+# while models are built, for benchmarks that measure what fusing saves.
+BATCH_NORMS = {"fused": BatchNormalization, "keras": layers.BatchNormalization}
+_batch_norm = ["fused"]
+
+
+@contextlib.contextmanager
+def batch_norm_kind(kind):
+    """Within this context, conv blocks built get the batch norm `kind`
+    (a key of `BATCH_NORMS`): `"fused"` (the default) or `"keras"`, Keras'
+    own layer. Models built either way compute the same and load into the
+    other; only the speed differs (`benchmarks/precision.py --batch-norms`).
+    """
+    previous = _batch_norm[0]
+    _batch_norm[0] = check_choice("batch_norm", kind, BATCH_NORMS)
+    try:
+        yield
+    finally:
+        _batch_norm[0] = previous
 
 
 def check_divisible(image_size, num_blocks):

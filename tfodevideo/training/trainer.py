@@ -113,7 +113,7 @@ def train(
         seed: seeds the weights' initialisation (`keras.utils.set_random_seed`)
             and picks the training stream; the same seed gives the same
             weights on the same machine and thread settings, up to the
-            last bits of float32 sums (about 1e-8 after a few steps, with or
+            last bits of float32 sums (under 1e-5 after a few steps, with or
             without TensorFlow's op determinism).
     """
     preset = resolve(name, quick, overrides)
