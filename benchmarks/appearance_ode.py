@@ -8,8 +8,10 @@ model (`ball_glyph`) draws one glyph per clip, so without the appearance
 ODE its ball keeps one width. This benchmark scores groups of trained
 models (e.g. with and without the ODE, one model per seed) on the same
 held-out clips: the frame metrics per predicted frame beside black frames
-and copy-last, and the predicted ball's width (`metrics.widths`) against
-the true width the generator drew, in pixels. Choose on `validation`;
+and copy-last, the predicted ball's width (`metrics.widths`) against the
+true width the generator drew, in pixels, and whether the predicted width
+follows the true one across clips (`width_following`): a lower frame error
+alone does not say that the look changes as it should. Choose on `validation`;
 `test` is scored once.
 
     python -m benchmarks.appearance_ode \\
@@ -35,22 +37,41 @@ from tfodevideo.models import load_model
 
 
 def score_model(model, batches):
-    """Frame scores and width errors of one model on `batches` of
+    """Frame scores and widths of one model on `batches` of
     `(inputs, targets, clips)`.
 
     Returns:
-        `(FrameScores, width_error)`: the error `(clips, T)` of the predicted
-        ball's width against the true one, in pixels (NaN where the
-        prediction shows no ball).
+        `(FrameScores, predicted, truth)`: the predicted ball's width and the
+        true one `(clips, T)` in pixels (NaN where the prediction shows no
+        ball).
     """
-    scores, errors = FrameScores(), []
+    scores, predicted_widths, true_widths = FrameScores(), [], []
     context = model.num_context
     for inputs, targets, clips in batches:
         predicted = model(inputs, training=False)
         scores.update(targets, predicted)
-        truth = clips["sigmas"].numpy()[:, context:]
-        errors.append(np.abs(widths(np.asarray(predicted)) - truth))
-    return scores, np.concatenate(errors)
+        predicted_widths.append(widths(np.asarray(predicted)))
+        true_widths.append(clips["sigmas"].numpy()[:, context:])
+    return scores, np.concatenate(predicted_widths), np.concatenate(true_widths)
+
+
+def width_following(predicted, truth):
+    """How far the predicted widths follow the true ones across clips:
+    the correlation of predicted and true width at the first predicted
+    frame (does the model read the width?), and the slope and correlation
+    of the predicted change over the predicted frames against the true
+    change (does it follow the growth? 1 and 1 when it does; a fixed look
+    gives a slope near 0). Clips with a frame without a ball are left out."""
+    kept = np.isfinite(predicted[:, 0]) & np.isfinite(predicted[:, -1])
+    if kept.sum() < 3:
+        return {"clips": int(kept.sum())}
+    first = np.corrcoef(predicted[kept, 0], truth[kept, 0])[0, 1]
+    change, true_change = (predicted[kept, -1] - predicted[kept, 0],
+                           truth[kept, -1] - truth[kept, 0])
+    return {"clips": int(kept.sum()),
+            "first_frame_corr": float(first),
+            "change_slope": float(np.polyfit(true_change, change, 1)[0]),
+            "change_corr": float(np.corrcoef(change, true_change)[0, 1])}
 
 
 def nan_mean(values, axis=None):
@@ -94,7 +115,8 @@ def main(argv=None):
     results, groups = {}, {}
     for name, paths in ((n, p) for n, *p in args.group):
         for path, model in zip(paths, models[name]):
-            scores, error = score_model(model, batches)
+            scores, predicted, truth = score_model(model, batches)
+            error = np.abs(predicted - truth)
             results[path] = {
                 "group": name,
                 "summary": scores.summary(),
@@ -103,6 +125,7 @@ def main(argv=None):
                                    "last_frame": nan_mean(error[:, -1]),
                                    "per_frame": nan_mean(error, axis=0),
                                    "no_ball_frames": int(np.isnan(error).sum())},
+                "width_following": width_following(predicted, truth),
             }
         rows = [results[path] for path in paths]
         groups[name] = {
@@ -113,6 +136,8 @@ def main(argv=None):
             "width_error_px": spread([r["width_error_px"]["mean"] for r in rows]),
             "width_error_last_frame_px": spread([r["width_error_px"]["last_frame"]
                                                  for r in rows]),
+            **{f"width_{key}": spread([r["width_following"].get(key) for r in rows])
+               for key in ("first_frame_corr", "change_slope", "change_corr")},
         }
     references = {}
     for name, predictor in baselines.BASELINES.items():
@@ -146,7 +171,9 @@ def main(argv=None):
     for name, row in groups.items():
         print(f"{name:16s} psnr {row['psnr']['mean']:.2f} +- {row['psnr']['std']:.2f}  "
               f"width error {row['width_error_px']['mean']} +- {row['width_error_px']['std']} "
-              f"px (last frame {row['width_error_last_frame_px']['mean']})")
+              f"px (last frame {row['width_error_last_frame_px']['mean']}); width follows: "
+              f"first-frame corr {row['width_first_frame_corr']['mean']}, change slope "
+              f"{row['width_change_slope']['mean']}, corr {row['width_change_corr']['mean']}")
     for name, row in references.items():
         print(f"{name:16s} psnr {row['summary']['psnr']:.2f}")
     print(f"width held from the last input: error {result['width_error_if_held_px']['mean']:.3f} px "
