@@ -68,6 +68,19 @@ def test_probes_read_class_from_cut_outs_and_position_from_the_state(data_dir):
     assert accuracy["appearance"] > accuracy["majority"] + 0.3, accuracy
     assert accuracy["dynamics"] < accuracy["majority"] + 0.15, accuracy
     assert r2["dynamics"] > 0.95 and r2["appearance"] < 0.3, r2
+    # Cut from the latest input frame by its time: the frames' order is moot.
+    assert report["appearance_order_sensitivity"] < 1e-6
+
+
+def test_the_order_sensitivity_of_an_encoded_appearance(data_dir):
+    """A learned `z_a` (untrained) changes when the input frames come in
+    reverse order: what the permutation-invariance loss would remove."""
+    from tfodevideo.latents import disentanglement_probes
+
+    model = VideoODE(image_size=(28, 28), num_context=2, dynamics_dim=2, appearance_dim=3,
+                     encoder_channels=(4, 8), field_units=8, field_depth=1)
+    report = disentanglement_probes(model, "ball", num_clips=20, split="validation")
+    assert report["appearance_order_sensitivity"] > 0.01
 
 
 def test_probes_of_a_model_without_appearance(data_dir):
@@ -78,6 +91,7 @@ def test_probes_of_a_model_without_appearance(data_dir):
                       field_units=8, field_depth=1)
     report = disentanglement_probes(model, "ball", num_clips=20, split="validation")
     assert report["position_r2"]["appearance"] is None
+    assert report["appearance_order_sensitivity"] is None
     assert "class_accuracy" not in report  # A ball has no class.
     images, labels = load_mnist("validation", labels=True)
     assert len(images) == len(labels) == 10000 and set(np.unique(labels)) == set(range(10))

@@ -232,7 +232,11 @@ def disentanglement_probes(model, dataset, num_clips=4000, split="test", batch_s
     Returns:
         A dict of `num_clips`, `class_accuracy` (`appearance`, `dynamics`,
         and `majority`, the share of the most common class) where the data
-        set has digit classes, and `position_r2` (`appearance`, `dynamics`).
+        set has digit classes, `position_r2` (`appearance`, `dynamics`), and
+        `appearance_order_sensitivity`: the mean square change of `z_a` when
+        the input frames come in reverse order, over its variance across
+        clips (what the permutation-invariance loss drives to 0; None
+        without `z_a`).
     """
     from sklearn.linear_model import LogisticRegression
     from sklearn.linear_model import RidgeCV
@@ -244,15 +248,18 @@ def disentanglement_probes(model, dataset, num_clips=4000, split="test", batch_s
     context = model.num_context
     times = np.tile(np.arange(context, dtype=np.float32) * source.frame_dt, (batch_size, 1))
     anchor = model.head.anchor_index % context  # The input frame Z0 belongs to.
-    states, looks, positions, digits = [], [], [], []
+    states, looks, reversed_looks, positions, digits = [], [], [], [], []
     for start in range(0, num_clips, batch_size):
         count = min(batch_size, num_clips - start)
         params = source.sample_clips(count, HELD_OUT_SEEDS[split], start)
         clips = source.render(params)
-        state, appearance = model.encode(clips["frames"][:, :context], times[:count],
-                                         training=False)
+        frames = clips["frames"][:, :context]
+        state, appearance = model.encode(frames, times[:count], training=False)
         states.append(np.asarray(state).reshape(count, -1))
         looks.append(np.asarray(appearance).reshape(count, -1))
+        if looks[-1].shape[-1]:  # The input frames in reverse order, with their times.
+            _, backwards = model.encode(frames[:, ::-1], times[:count, ::-1], training=False)
+            reversed_looks.append(np.asarray(backwards).reshape(count, -1))
         positions.append(np.asarray(clips["positions"])[:, anchor].reshape(count, -1))
         if "digit" in params:
             digits.append(np.asarray(params["digit"])[:, 0])
@@ -269,7 +276,14 @@ def disentanglement_probes(model, dataset, num_clips=4000, split="test", batch_s
         probe.fit(x[:split_at], positions[:split_at])
         r2[name] = float(probe.score(x[split_at:], positions[split_at:]))
     report = {"num_clips": num_clips, "split": split, "train_clips": split_at,
-              "position_r2": r2}
+              "position_r2": r2, "appearance_order_sensitivity": None}
+    if reversed_looks:
+        # What the permutation-invariance loss asks for: the share of z_a's
+        # spread over clips that changes when the input frames come in
+        # reverse order (0: z_a ignores the order).
+        change = np.mean(np.square(looks - np.concatenate(reversed_looks)))
+        spread = np.mean(np.square(looks - looks.mean(axis=0)))
+        report["appearance_order_sensitivity"] = float(change / spread) if spread else 0.0
     if digits:
         _, labels = load_mnist(source.split, labels=True)
         classes = labels[np.concatenate(digits)]
