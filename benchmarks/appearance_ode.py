@@ -152,8 +152,7 @@ def main(argv=None):
         np.abs(sigmas[:, context:] - sigmas[:, context - 1:context])
         for sigmas in (clips["sigmas"].numpy() for _, _, clips in batches)])
     result = {
-        "command": "python -m benchmarks.appearance_ode " + " ".join(
-            sys.argv[1:] if argv is None else argv),
+        "command": common.command("benchmarks.appearance_ode", argv),
         "machine": common.machine(),
         "dataset": args.dataset,
         "split": args.split,

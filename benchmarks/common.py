@@ -3,6 +3,7 @@
 import json
 import os
 import platform
+import sys
 import time
 
 import numpy as np
@@ -78,6 +79,12 @@ def machine():
         **cpu_facts(),
         "tensorflow": tf.__version__,
     }
+
+
+def command(module, argv=None):
+    """The command line that ran `module` (`benchmarks.NAME`) with `argv`
+    (None: this process's own arguments), for a result's record."""
+    return f"python -m {module} " + " ".join(sys.argv[1:] if argv is None else argv)
 
 
 def save(result, path):

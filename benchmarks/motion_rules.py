@@ -172,8 +172,7 @@ def main(argv=None):
     ranges = [(1, near), (1, args.horizon)] + ([(near + 1, args.horizon)]
                                               if args.horizon > near else [])
     result = {
-        "command": "python -m benchmarks.motion_rules " + " ".join(
-            sys.argv[1:] if argv is None else argv),
+        "command": common.command("benchmarks.motion_rules", argv),
         "machine": common.machine(),
         "model": args.model,
         "split": args.split,

@@ -260,8 +260,7 @@ def main(argv=None):
     peaks = {dtype: matmul_rate(dtype, size) for dtype in ("float32", "bfloat16")}
     rows, trained = [], []
     # Saved after every variant: a stopped run keeps the rows it finished.
-    result = {**common.machine(), "command": "python -m benchmarks.precision "
-              + " ".join(argv if argv is not None else sys.argv[1:]),
+    result = {**common.machine(), "command": common.command("benchmarks.precision", argv),
               "matmul_flops_per_s": peaks, "rows": rows, "quality": trained,
               "finished": False}
     for name in args.presets:

@@ -108,8 +108,7 @@ def main(argv=None):
             with open(path) as f:
                 groups[name].append(json.load(f))
     result = {
-        "command": "python -m benchmarks.seeds " + " ".join(
-            sys.argv[1:] if argv is None else argv),
+        "command": common.command("benchmarks.seeds", argv),
         "fields": fields,
         "files": files,
         **summarise(groups, fields),

@@ -56,8 +56,7 @@ def main(argv=None):
     start = time.time()
     model = load_model(args.model)
     result = {
-        "command": "python -m benchmarks.swap " + " ".join(sys.argv[1:] if argv is None
-                                                          else argv),
+        "command": common.command("benchmarks.swap", argv),
         "machine": common.machine(),
         "model": args.model,
         "swap": score_swap(model, args.dataset, num_pairs=args.pairs,
