@@ -273,3 +273,19 @@ def test_slot_head_finds_a_bright_spot_and_its_velocity():
     assert appearance.shape == (1, 4)
     with pytest.raises(ValueError, match="appearance_dim=3"):
         StackedHead(4, 3, latent="slots")
+
+
+def test_batch_norm_kind_switches_the_conv_blocks_while_they_are_built():
+    from tfodevideo.layers import conv_blocks
+
+    def norms(encoder):
+        return {type(layer) for layer in encoder.blocks
+                if isinstance(layer, keras.layers.BatchNormalization)}
+
+    assert norms(ConvEncoder((4,))) == {conv_blocks.BatchNormalization}
+    with conv_blocks.batch_norm_kind("keras"):
+        assert norms(ConvEncoder((4,))) == {keras.layers.BatchNormalization}
+    assert norms(ConvEncoder((4,))) == {conv_blocks.BatchNormalization}  # Restored.
+    with pytest.raises(ValueError, match="batch_norm.*'plain'"):
+        with conv_blocks.batch_norm_kind("plain"):
+            pass
