@@ -34,6 +34,7 @@ from tfodevideo import baselines
 from tfodevideo.data.registry import held_out_batches
 from tfodevideo.metrics import FrameScores, widths
 from tfodevideo.models import load_model
+from tfodevideo.training.evaluation import score_predictors
 
 
 def score_model(model, batches):
@@ -109,8 +110,7 @@ def main(argv=None):
         raise ValueError(f"The models read different numbers of input frames: {contexts}. "
                          "Compare models of one setting.")
     context = contexts.pop()
-    horizon = args.horizon
-    batches = list(held_out_batches(args.dataset, context, horizon, args.clips,
+    batches = list(held_out_batches(args.dataset, context, args.horizon, args.clips,
                                     args.batch_size, args.split))
     results, groups = {}, {}
     for name, paths in ((n, p) for n, *p in args.group):
@@ -139,13 +139,11 @@ def main(argv=None):
             **{f"width_{key}": spread([r["width_following"].get(key) for r in rows])
                for key in ("first_frame_corr", "change_slope", "change_corr")},
         }
-    references = {}
-    for name, predictor in baselines.BASELINES.items():
-        scores = FrameScores()
-        for inputs, targets, _ in batches:
-            scores.update(targets, predictor(inputs, int(targets.shape[1])))
-        references[name] = {"summary": scores.summary(),
-                            "curves": {k: v.tolist() for k, v in scores.curves().items()}}
+    baseline_scores = score_predictors(baselines.BASELINES,
+                                       [(inputs, targets) for inputs, targets, _ in batches])
+    references = {name: {"summary": scores.summary(),
+                         "curves": {k: v.tolist() for k, v in scores.curves().items()}}
+                  for name, scores in baseline_scores.items()}
     # The width a fixed look would keep at best: the true width at the last
     # input frame, held.
     held = np.concatenate([
@@ -158,7 +156,7 @@ def main(argv=None):
         "split": args.split,
         "num_clips": int(held.shape[0]),
         "num_context": context,
-        "horizon": horizon,
+        "horizon": args.horizon,
         "groups": groups,
         "models": results,
         "references": references,
