@@ -3,7 +3,11 @@
 For each preset and each variant (a precision and a decoder option):
 
 - training sequences/s of `train_on_batch` on a batch in memory, and
-  predicted frames/s at batch 8 (both medians of repeated runs);
+  predicted frames/s at batch 8 (both medians of repeated runs). A
+  preset's variants are built first and their training steps timed in
+  `--rounds` alternating rounds; the speed-up over float32 is given as the
+  median and range of the per-round ratios, since a neighbour's load
+  moves both precisions' figures by more than the difference sought;
 - the decoder's FLOPs per frame (TensorFlow's profiler) and parameters;
 - for every variant, where a training step's work happens: the matrix
   products and convolutions of the forward and gradient graphs counted by
@@ -35,6 +39,7 @@ import sys
 import tempfile
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from benchmarks import common
@@ -185,21 +190,38 @@ def time_profile(model, inputs, targets, steps=2, top=12):
     }
 
 
-def bench_variant(name, precision, decoder, small, batch_norm="fused"):
-    """Speed, decoder cost and step profile of one variant."""
+def build_variant(name, precision, decoder, small, batch_norm="fused"):
+    """The compiled model of one variant, with a training batch and a
+    prediction batch in memory."""
     preset = resolve(name, quick=small, overrides=variant_overrides(precision, decoder, small))
     keras.utils.set_random_seed(0)
     with batch_norm_kind(batch_norm):
         model = build_model(preset)
     loss = FrameLoss(**preset.loss)
-    model.compile(optimizer_for(keras.optimizers.Adam(1e-3), precision), loss)
-    repeats = 2 if small else 5
+    optimizer = optimizer_for(keras.optimizers.Adam(1e-3), precision)
+    model.compile(optimizer, loss)
+    optimizer.build(model.trainable_variables)  # Else the first step traces twice.
     inputs, targets = _batch(preset, preset.batch_size)
-    train_seconds = common.median_seconds(lambda: model.train_on_batch(inputs, targets), repeats)
-    batch = 2 if small else 8
-    one, _ = _batch(preset, batch)
+    one, _ = _batch(preset, 2 if small else 8)
+    return {"name": name, "precision": precision, "decoder": decoder, "batch_norm": batch_norm,
+            "preset": preset, "model": model, "loss": loss, "inputs": inputs,
+            "targets": targets, "one": one}
+
+
+def training_seconds(variant, repeats):
+    """Median seconds of `repeats` training steps of a built variant."""
+    return common.median_seconds(
+        lambda: variant["model"].train_on_batch(variant["inputs"], variant["targets"]),
+        repeats, warmup=0)
+
+
+def bench_variant(variant, step_seconds, small, profile=True):
+    """Speed, decoder cost and step profile of one built variant, whose
+    training steps took `step_seconds` (one median per round)."""
+    preset, model, one = variant["preset"], variant["model"], variant["one"]
+    repeats = 2 if small else 5
     predict = tf.function(lambda x: model(x, training=False))
-    frames = batch * one["query_times"].shape[-1]
+    frames = one["frames"].shape[0] * one["query_times"].shape[-1]
     predict_seconds = common.median_seconds(lambda: predict(one).numpy(), repeats)
     state, appearance = model.encode(one["frames"], one["input_times"], training=False)
     positions = model.integrate(state, one["query_times"], model.anchor_times(one["input_times"]))
@@ -207,21 +229,72 @@ def bench_variant(name, precision, decoder, small, batch_norm="fused"):
         lambda p, a: model.decode(p, a, training=False),
         tf.TensorSpec(positions.shape, positions.dtype),
         tf.TensorSpec(appearance.shape, appearance.dtype))
-    return {
-        "preset": name,
-        "precision": precision,
-        "decoder": decoder,
-        "decoder_options": DECODERS[decoder],
-        "batch_norm": batch_norm,
+    row = {
+        "preset": variant["name"],
+        "precision": variant["precision"],
+        "decoder": variant["decoder"],
+        "decoder_options": DECODERS[variant["decoder"]],
+        "batch_norm": variant["batch_norm"],
         "params": int(model.count_params()),
         "decoder_params": int(model.decoder.count_params()),
-        "train_sequences_per_s": preset.batch_size / train_seconds,
-        "predict_batch": batch,
+        "train_sequences_per_s": preset.batch_size / float(np.median(step_seconds)),
+        "train_sequences_per_s_rounds": [preset.batch_size / s for s in step_seconds],
+        "predict_batch": int(one["frames"].shape[0]),
         "predict_frames_per_s": frames / predict_seconds,
         "decoder_flops_per_frame": decoder_flops / frames,
-        "step_profile": step_profile(model, loss, inputs, targets),
-        "time_profile": time_profile(model, inputs, targets, steps=1 if small else 3),
+        "step_profile": step_profile(model, variant["loss"], variant["inputs"],
+                                     variant["targets"]),
     }
+    if profile:
+        row["time_profile"] = time_profile(model, variant["inputs"], variant["targets"],
+                                           steps=1 if small else 3)
+    return row
+
+
+def bench_preset(name, precisions, decoders, batch_norms, rounds, small, profile=True):
+    """Rows of every variant of preset `name`. The variants are built
+    first and their training steps timed in `rounds` alternating rounds,
+    so that a change in the machine's load (the other core, the clock)
+    falls on every variant alike rather than on whichever ran last."""
+    conv = resolve(name).model_args.get("decoder", "conv") == "conv"
+    variants = [build_variant(name, precision, decoder, small, batch_norm)
+                for decoder in (decoders if conv else ["default"])
+                for precision in precisions for batch_norm in batch_norms]
+    # Warm-up steps (tracing, oneDNN's first-call set-up) once every variant
+    # is built: `set_random_seed` in a later build would retrace the others.
+    for variant in variants:
+        for _ in range(2):
+            variant["model"].train_on_batch(variant["inputs"], variant["targets"])
+    repeats = 2 if small else 5
+    seconds = [[] for _ in variants]
+    for _ in range(rounds):
+        for variant, times in zip(variants, seconds):
+            times.append(training_seconds(variant, repeats))
+    return [bench_variant(variant, times, small, profile)
+            for variant, times in zip(variants, seconds)]
+
+
+def speedups(rows):
+    """Each low-precision row's training speed over its float32 twin's
+    (same preset, decoder and batch norm): the median and range of the
+    per-round ratios, or None where no float32 twin was measured."""
+    def key(row):  # Rows before `--batch-norms` used Keras' layer.
+        return row["preset"], row["decoder"], row.get("batch_norm", "keras")
+
+    base = {key(r): r for r in rows if r["precision"] == "float32"}
+    result = []
+    for row in rows:
+        reference = base.get(key(row))
+        if reference is None:
+            result.append(None)
+            continue
+        ours = row.get("train_sequences_per_s_rounds", [row["train_sequences_per_s"]])
+        theirs = reference.get("train_sequences_per_s_rounds",
+                               [reference["train_sequences_per_s"]])
+        ratios = [a / b for a, b in zip(ours, theirs)]
+        result.append({"median": float(np.median(ratios)), "min": min(ratios),
+                       "max": max(ratios)})
+    return result
 
 
 def quality(name, precision, decoder, steps, seed, small):
@@ -248,6 +321,10 @@ def main(argv=None):
     parser.add_argument("--batch-norms", nargs="+", default=["fused"], choices=list(BATCH_NORMS),
                         help="the conv blocks' batch norm: TensorFlow's fused kernel (the "
                              "library's) and/or Keras' layer, to measure what fusing saves")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="alternating rounds of timing over a preset's variants")
+    parser.add_argument("--no-profile", dest="profile", action="store_false",
+                        help="skip the profiler's time split (faster, for many presets)")
     parser.add_argument("--quality-steps", type=int, default=0,
                         help="train each variant of the first preset this many steps")
     parser.add_argument("--seed", type=int, default=0, help="seed of the quality runs")
@@ -256,6 +333,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.quality_steps < 0:
         raise SystemExit(f"`--quality-steps` must be >= 0. Received: {args.quality_steps}")
+    if args.rounds < 1:
+        raise SystemExit(f"`--rounds` must be >= 1. Received: {args.rounds}")
     size = 256 if args.small else 2048
     peaks = {dtype: matmul_rate(dtype, size) for dtype in ("float32", "bfloat16")}
     rows, trained = [], []
@@ -264,14 +343,13 @@ def main(argv=None):
               "matmul_flops_per_s": peaks, "rows": rows, "quality": trained,
               "finished": False}
     for name in args.presets:
-        conv = resolve(name).model_args.get("decoder", "conv") == "conv"
-        for decoder in args.decoders if conv else ["default"]:
-            for precision in args.precisions:
-                for batch_norm in args.batch_norms:
-                    rows.append(bench_variant(name, precision, decoder, args.small, batch_norm))
-                    print({k: v for k, v in rows[-1].items()
-                           if k not in ("step_profile", "time_profile")}, flush=True)
-                    common.save(result, args.json)
+        for row in bench_preset(name, args.precisions, args.decoders, args.batch_norms,
+                                args.rounds, args.small, args.profile):
+            rows.append(row)
+            print({k: v for k, v in row.items()
+                   if k not in ("step_profile", "time_profile")}, flush=True)
+        result["speedups"] = speedups(rows)
+        common.save(result, args.json)
     for decoder in args.decoders if args.quality_steps else []:
         for precision in args.precisions:
             trained.append(quality(args.presets[0], precision, decoder, args.quality_steps,
@@ -289,23 +367,19 @@ def print_tables(result):
     peaks = result["matmul_flops_per_s"]
     print(f"\nmatmul: float32 {peaks['float32'] / 1e9:.1f} GFLOP/s, bfloat16 "
           f"{peaks['bfloat16'] / 1e9:.1f} GFLOP/s; CPU flags {result['cpu_flags']}")
-    print("| preset | decoder | precision | batch norm | train seq/s | x float32 | frames/s | "
+    print("| preset | decoder | precision | batch norm | train seq/s | x float32 (rounds) | frames/s | "
           "decoder MFLOP/frame | 16-bit products / all |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 
-    def key(row):  # Rows before `--batch-norms` used Keras' layer.
-        return row["preset"], row["decoder"], row.get("batch_norm", "keras")
-
-    base = {key(r): r for r in result["rows"] if r["precision"] == "float32"}
-    for row in result["rows"]:
-        reference = base.get(key(row))
-        ratio = (row["train_sequences_per_s"] / reference["train_sequences_per_s"]
-                 if reference else float("nan"))
+    for row, ratio in zip(result["rows"], speedups(result["rows"])):
+        ratio = (f"{ratio['median']:.2f} ({ratio['min']:.2f}-{ratio['max']:.2f})"
+                 if ratio else "n/a")
         products = row["step_profile"]["products"]
         low = sum(n for k, n in products.items() if k.endswith(("bfloat16", "float16")))
         frames = row["predict_frames_per_s"]
-        print(f"| {row['preset']} | {row['decoder']} | {row['precision']} | {key(row)[2]} | "
-              f"{row['train_sequences_per_s']:.2f} | {ratio:.2f} | {frames:.0f} | "
+        print(f"| {row['preset']} | {row['decoder']} | {row['precision']} | "
+              f"{row.get('batch_norm', 'keras')} | "
+              f"{row['train_sequences_per_s']:.2f} | {ratio} | {frames:.0f} | "
               f"{row['decoder_flops_per_frame'] / 1e6:.1f} | {low} / {sum(products.values())} |")
     kinds = [kind for kind, _ in TIME_KINDS]
     print("\nShare of a training step's op time (profiler), by kind:")

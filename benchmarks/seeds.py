@@ -3,7 +3,7 @@
 A comparison reports several seeds: train each setting once per seed, run
 the benchmark once per trained model, then gather the JSONs here by
 setting. Each `--field NAME=PATH` takes a dotted path into every JSON of a
-group; the result gives, per group and field, the mean, the sample
+group (a whole number picks a list's item); the result gives, per group and field, the mean, the sample
 standard deviation (`std`, 0 for one seed) and the values in file order,
 and per field the difference of the groups' means beside twice their
 pooled standard deviation (the evaluation protocol's test for a
@@ -38,12 +38,16 @@ def spread(values):
 
 
 def field(record, path):
-    """The value at the dotted `path` of a JSON record."""
+    """The value at the dotted `path` of a JSON record; a whole-number key
+    indexes a list (`quality.0.val_psnr`)."""
     value = record
     for key in path.split("."):
-        if not isinstance(value, dict) or key not in value:
+        if isinstance(value, list) and key.isdigit() and int(key) < len(value):
+            value = value[int(key)]
+        elif isinstance(value, dict) and key in value:
+            value = value[key]
+        else:
             raise KeyError(f"No field {path!r}: {key!r} is missing.")
-        value = value[key]
     return value
 
 

@@ -63,7 +63,7 @@ def test_precision_small_mode(tmp_path):
     out = tmp_path / "precision.json"
     # One decoder (test_model_layers.py counts the cheaper ones' FLOPs).
     assert precision.main(["--small", "--presets", "ball_latent_ode", "--decoders",
-                           "subpixel4_shallow", "--json", str(out)]) == 0
+                           "subpixel4_shallow", "--rounds", "2", "--json", str(out)]) == 0
     result = json.loads(out.read_text())
     assert set(result["matmul_flops_per_s"]) == {"float32", "bfloat16"}
     rows = {(row["decoder"], row["precision"], row["batch_norm"]): row
@@ -74,6 +74,9 @@ def test_precision_small_mode(tmp_path):
     for (decoder, precision_name, batch_norm), row in rows.items():
         assert row["step_profile"]["fused_batch_norm_ops"] > 0
         assert row["train_sequences_per_s"] > 0 and row["predict_frames_per_s"] > 0
+        # One timing per alternating round, the figure their median.
+        timings = row["train_sequences_per_s_rounds"]
+        assert len(timings) == 2 and min(timings) <= row["train_sequences_per_s"] <= max(timings)
         # The profile finds the products the policy moved to bfloat16, and
         # only under the mixed policy.
         low = sum(n for key, n in row["step_profile"]["products"].items()
@@ -85,6 +88,12 @@ def test_precision_small_mode(tmp_path):
         assert sum(k["share"] for k in kinds.values()) == pytest.approx(1.0)
         assert kinds["products"]["seconds_per_step"] > 0
         assert (kinds["casts"]["seconds_per_step"] > 0) or precision_name == "float32"
+    # The speed-up of each row over its float32 twin, round by round.
+    ups = {(row["decoder"], row["precision"]): up
+           for row, up in zip(result["rows"], result["speedups"])}
+    assert ups["subpixel4_shallow", "float32"] == {"median": 1.0, "min": 1.0, "max": 1.0}
+    mixed = ups["subpixel4_shallow", "mixed_bfloat16"]
+    assert 0 < mixed["min"] <= mixed["median"] <= mixed["max"]
     assert result["quality"] == [] and result["finished"] is True
 
 
@@ -266,23 +275,26 @@ def test_seeds_gathers_figures_by_setting_and_tells_a_difference_from_seed_noise
 
     def record(name, value):
         path = tmp_path / f"{name}.json"
-        path.write_text(json.dumps({"swap": {"psnr": value}, "probe": {"acc": 0.5}}))
+        path.write_text(json.dumps({"swap": {"psnr": value}, "probe": {"acc": 0.5},
+                                    "rows": [{"psnr": 0.0}, {"psnr": value + 1}]}))
         return str(path)
 
     out = tmp_path / "seeds" / "out.json"
     assert seeds.main(["--group", "a", record("a0", 20.0), record("a1", 21.0),
                        "--group", "b", record("b0", 25.0), record("b1", 26.0),
                        "--field", "psnr=swap.psnr", "--field", "acc=probe.acc",
-                       "--json", str(out)]) == 0
+                       "--field", "second=rows.1.psnr", "--json", str(out)]) == 0
     result = json.loads(out.read_text())
     assert result["groups"]["a"]["psnr"] == {"mean": 20.5, "std": pytest.approx(0.7071, abs=1e-4),
                                              "values": [20.0, 21.0]}
+    assert result["groups"]["b"]["second"]["values"] == [26.0, 27.0]  # A list's item.
     difference = result["difference"]
     assert difference["psnr"]["mean_difference"] == 5.0 and difference["psnr"]["beyond_seed_noise"]
     assert not difference["acc"]["beyond_seed_noise"]  # Equal means.
-    with pytest.raises(KeyError, match="swap.ssim"):
-        seeds.main(["--group", "a", record("a0", 1.0), "--field", "s=swap.ssim",
-                    "--json", str(out)])
+    for missing in ("swap.ssim", "rows.2.psnr"):
+        with pytest.raises(KeyError, match=missing):
+            seeds.main(["--group", "a", record("a0", 1.0), "--field", f"s={missing}",
+                        "--json", str(out)])
 
 
 def test_motion_rules_scores_a_cutout_model_under_other_rules_and_blurs(tmp_path):
