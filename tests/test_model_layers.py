@@ -289,3 +289,19 @@ def test_batch_norm_kind_switches_the_conv_blocks_while_they_are_built():
     with pytest.raises(ValueError, match="batch_norm.*'plain'"):
         with conv_blocks.batch_norm_kind("plain"):
             pass
+
+
+@pytest.mark.parametrize("name", ["mmnist2_10to10_cpu", "mmnist2_10to10_lattice"])
+def test_building_a_preset_model_warns_of_no_unbuilt_layer(name):
+    """Keras warns when it marks a layer built whose sublayers are not; a
+    model build that warns so would tell every user of a false problem."""
+    import warnings
+
+    from tfodevideo.training.presets import resolve
+    from tfodevideo.training.trainer import build_model
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        build_model(resolve(name, quick=True))
+    unbuilt = [str(w.message) for w in caught if "does not have a `build()`" in str(w.message)]
+    assert not unbuilt, unbuilt

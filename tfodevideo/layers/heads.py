@@ -237,6 +237,13 @@ class StackedHead(layers.Layer):
             )
         return slots
 
+    def build(self, features_shape):
+        # The heads' input sizes depend on the other call arguments too (the
+        # input times, the frames), so the first call builds them; the
+        # model's own `build` makes that call on example inputs. Defined
+        # only so that Keras does not warn of unbuilt state here.
+        self.built = True
+
     def encoder_images(self, frames):
         """`(B, K, H, W, C)` -> `(B, H, W, K * C)`, frame by frame in the channels."""
         shape = tf.shape(frames)
