@@ -23,7 +23,9 @@ to float32 around every product.
 
 With `--quality-steps N`, every variant of the first preset is also trained
 N steps by `tfodevideo.training.train` (the same seed and clips) and scored
-on the `validation` split after the last step.
+on the `validation` split after the last step, beside black frames and
+copy-last scored on the same clips with the same metrics (`--baselines`
+scores those alone, with `--no-speed` and no training).
 
     python -m benchmarks.precision --json benchmarks/results/precision/precision.json
     python -m benchmarks.precision --quality-steps 1500 --json ...
@@ -46,13 +48,16 @@ from benchmarks import common
 from benchmarks.speed import SMALL
 from benchmarks.speed import _batch
 from benchmarks.speed import graph_flops
+from tfodevideo import baselines
 from tfodevideo.layers.conv_blocks import BATCH_NORMS
 from tfodevideo.layers.conv_blocks import batch_norm_kind
 from tfodevideo.losses import FrameLoss
+from tfodevideo.metrics import FrameMetric
 from tfodevideo.precision import PRECISIONS
 from tfodevideo.precision import optimizer_for
 from tfodevideo.training.presets import resolve
 from tfodevideo.training.trainer import build_model
+from tfodevideo.training.trainer import make_data
 from tfodevideo.training.trainer import train
 
 PRESETS = ("mmnist2_10to10_cpu", "mmnist1_2to18_cpu", "ball_latent_ode")
@@ -312,6 +317,24 @@ def quality(name, precision, decoder, steps, seed, small):
                if key in metrics}}
 
 
+def baseline_quality(name, small):
+    """Black frames and copy-last scored as the quality rows are: the same
+    `validation` clips (the same for every seed) and the same metrics that
+    `fit` logs as `val_psnr` and `val_ssim`."""
+    preset = resolve(name, quick=small, overrides=variant_overrides("float32", "default", small))
+    _, validation = make_data(preset)
+    rows = []
+    for predictor, predict in baselines.BASELINES.items():
+        metrics = {"val_psnr": FrameMetric("psnr"), "val_ssim": FrameMetric("ssim")}
+        for inputs, targets in validation:
+            predicted = predict(inputs, int(targets.shape[1]))
+            for metric in metrics.values():
+                metric.update_state(targets, predicted)
+        rows.append({"preset": name, "predictor": predictor,
+                     **{key: float(metric.result()) for key, metric in metrics.items()}})
+    return rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presets", nargs="+", default=list(PRESETS))
@@ -328,6 +351,11 @@ def main(argv=None):
     parser.add_argument("--quality-steps", type=int, default=0,
                         help="train each variant of the first preset this many steps")
     parser.add_argument("--seed", type=int, default=0, help="seed of the quality runs")
+    parser.add_argument("--baselines", action="store_true",
+                        help="score black frames and copy-last on the quality runs' "
+                             "validation clips (implied by --quality-steps)")
+    parser.add_argument("--no-speed", dest="speed", action="store_false",
+                        help="skip the speed rows (quality runs and baselines only)")
     parser.add_argument("--small", action="store_true", help="tiny models, quick check")
     parser.add_argument("--json", help="write the result here")
     args = parser.parse_args(argv)
@@ -342,7 +370,10 @@ def main(argv=None):
     result = {**common.machine(), "command": common.command("benchmarks.precision", argv),
               "matmul_flops_per_s": peaks, "rows": rows, "quality": trained,
               "finished": False}
-    for name in args.presets:
+    if args.baselines or args.quality_steps:
+        result["quality_baselines"] = baseline_quality(args.presets[0], args.small)
+        common.save(result, args.json)
+    for name in args.presets if args.speed else []:
         for row in bench_preset(name, args.precisions, args.decoders, args.batch_norms,
                                 args.rounds, args.small, args.profile):
             rows.append(row)
@@ -367,10 +398,26 @@ def print_tables(result):
     peaks = result["matmul_flops_per_s"]
     print(f"\nmatmul: float32 {peaks['float32'] / 1e9:.1f} GFLOP/s, bfloat16 "
           f"{peaks['bfloat16'] / 1e9:.1f} GFLOP/s; CPU flags {result['cpu_flags']}")
-    print("| preset | decoder | precision | batch norm | train seq/s | x float32 (rounds) | frames/s | "
-          "decoder MFLOP/frame | 16-bit products / all |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    if result["rows"]:
+        print_speed_tables(result)
+    if result["quality"] or result.get("quality_baselines"):
+        print("\n| preset | predictor | precision | steps | wall (s) | val PSNR | val SSIM |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
+        for row in result["quality"]:
+            print(f"| {row['preset']} | {row['decoder']} decoder | {row['precision']} | "
+                  f"{row['steps']} | {row['wall_seconds']:.0f} | "
+                  f"{row.get('val_psnr', float('nan')):.2f} | "
+                  f"{row.get('val_ssim', float('nan')):.3f} |")
+        for row in result.get("quality_baselines", []):
+            print(f"| {row['preset']} | {row['predictor']} | | | | {row['val_psnr']:.2f} | "
+                  f"{row['val_ssim']:.3f} |")
 
+
+def print_speed_tables(result):
+    """The speed rows and the profiler's time split, as Markdown tables."""
+    print("| preset | decoder | precision | batch norm | train seq/s | x float32 (rounds) | "
+          "frames/s | decoder MFLOP/frame | 16-bit products / all |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for row, ratio in zip(result["rows"], speedups(result["rows"])):
         ratio = (f"{ratio['median']:.2f} ({ratio['min']:.2f}-{ratio['max']:.2f})"
                  if ratio else "n/a")
@@ -392,13 +439,6 @@ def print_tables(result):
         shares = " | ".join(f"{profile['kinds'][kind]['share']:.0%}" for kind in kinds)
         print(f"| {row['preset']} | {row['decoder']} | {row['precision']} | "
               f"{profile['op_seconds_per_step']:.3f} | {shares} |")
-    if result["quality"]:
-        print("\n| preset | decoder | precision | steps | wall (s) | val PSNR | val SSIM |")
-        print("| --- | --- | --- | --- | --- | --- | --- |")
-        for row in result["quality"]:
-            print(f"| {row['preset']} | {row['decoder']} | {row['precision']} | {row['steps']} "
-                  f"| {row['wall_seconds']:.0f} | {row.get('val_psnr', float('nan')):.2f} | "
-                  f"{row.get('val_ssim', float('nan')):.3f} |")
 
 
 if __name__ == "__main__":

@@ -63,7 +63,8 @@ def test_precision_small_mode(tmp_path):
     out = tmp_path / "precision.json"
     # One decoder (test_model_layers.py counts the cheaper ones' FLOPs).
     assert precision.main(["--small", "--presets", "ball_latent_ode", "--decoders",
-                           "subpixel4_shallow", "--rounds", "2", "--json", str(out)]) == 0
+                           "subpixel4_shallow", "--rounds", "2", "--baselines",
+                           "--json", str(out)]) == 0
     result = json.loads(out.read_text())
     assert set(result["matmul_flops_per_s"]) == {"float32", "bfloat16"}
     rows = {(row["decoder"], row["precision"], row["batch_norm"]): row
@@ -95,6 +96,20 @@ def test_precision_small_mode(tmp_path):
     mixed = ups["subpixel4_shallow", "mixed_bfloat16"]
     assert 0 < mixed["min"] <= mixed["median"] <= mixed["max"]
     assert result["quality"] == [] and result["finished"] is True
+    # Black frames' validation PSNR, as fit logs it: the mean per-frame PSNR
+    # (peak 1) of the validation targets against zeros.
+    from tfodevideo.training.presets import resolve
+    from tfodevideo.training.trainer import make_data
+
+    scored = {row["predictor"]: row for row in result["quality_baselines"]}
+    assert set(scored) == {"black_frames", "copy_last"}
+    _, validation = make_data(resolve("ball_latent_ode", quick=True,
+                                      overrides=precision.variant_overrides(
+                                          "float32", "default", small=True)))
+    targets = np.concatenate([t.numpy() for _, t in validation])
+    expected = np.mean(10 * np.log10(1 / np.mean(targets**2, axis=(-3, -2, -1))))
+    assert scored["black_frames"]["val_psnr"] == pytest.approx(expected, abs=1e-3)
+    assert scored["copy_last"]["val_psnr"] != scored["black_frames"]["val_psnr"]
 
 
 def test_centroids_find_the_true_ball_centre_through_haze_and_noise():
