@@ -111,10 +111,11 @@ def train(
             per replica. Trajectory presets train on one device, with
             their own loop.
         seed: seeds the weights' initialisation (`keras.utils.set_random_seed`)
-            and picks the training stream; the same seed gives the same
-            weights on the same machine and thread settings, up to the
-            last bits of float32 sums (under 1e-5 after a few steps, with or
-            without TensorFlow's op determinism).
+            and picks the training stream; the same seed gives bitwise the
+            same weights on the same machine and thread settings in a fresh
+            process or Keras session (`keras.backend.clear_session()`):
+            within one session Keras' global state carries over (layer
+            names are numbered on) and moves a later run's last bits.
     """
     preset = resolve(name, quick, overrides)
     check_choice("strategy", strategy, distributed.STRATEGIES)
