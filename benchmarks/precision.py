@@ -229,11 +229,17 @@ def bench_variant(variant, step_seconds, small, profile=True):
     frames = one["frames"].shape[0] * one["query_times"].shape[-1]
     predict_seconds = common.median_seconds(lambda: predict(one).numpy(), repeats)
     state, appearance = model.encode(one["frames"], one["input_times"], training=False)
-    positions = model.integrate(state, one["query_times"], model.anchor_times(one["input_times"]))
+    anchors = model.anchor_times(one["input_times"])
+    positions = model.integrate(state, one["query_times"], anchors)
+    # The time since the anchor, for decoders that read it (a glyph's blur).
+    query = tf.convert_to_tensor(one["query_times"])
+    elapsed = tf.broadcast_to((query if len(query.shape) == 2 else query[None])
+                              - anchors[:, None], positions.shape[:2])
     decoder_flops = graph_flops(
-        lambda p, a: model.decode(p, a, training=False),
+        lambda p, a, e: model.decode(p, a, training=False, elapsed=e),
         tf.TensorSpec(positions.shape, positions.dtype),
-        tf.TensorSpec(appearance.shape, appearance.dtype))
+        tf.TensorSpec(appearance.shape, appearance.dtype),
+        tf.TensorSpec(elapsed.shape, elapsed.dtype))
     row = {
         "preset": variant["name"],
         "precision": variant["precision"],
