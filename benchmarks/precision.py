@@ -386,6 +386,8 @@ def main(argv=None):
             print({k: v for k, v in row.items()
                    if k not in ("step_profile", "time_profile")}, flush=True)
         result["speedups"] = speedups(rows)
+        for row, speedup in zip(rows, result["speedups"]):
+            row["speedup_over_float32"] = speedup  # Keyed by its row, for tables.
         common.save(result, args.json)
     for decoder in args.decoders if args.quality_steps else []:
         for precision in args.precisions:

@@ -95,6 +95,7 @@ def test_precision_small_mode(tmp_path):
     assert ups["subpixel4_shallow", "float32"] == {"median": 1.0, "min": 1.0, "max": 1.0}
     mixed = ups["subpixel4_shallow", "mixed_bfloat16"]
     assert 0 < mixed["min"] <= mixed["median"] <= mixed["max"]
+    assert [row["speedup_over_float32"] for row in result["rows"]] == result["speedups"]
     assert result["quality"] == [] and result["finished"] is True
     # Black frames' validation PSNR, as fit logs it: the mean per-frame PSNR
     # (peak 1) of the validation targets against zeros.
