@@ -232,9 +232,7 @@ def bench_variant(variant, step_seconds, small, profile=True):
     anchors = model.anchor_times(one["input_times"])
     positions = model.integrate(state, one["query_times"], anchors)
     # The time since the anchor, for decoders that read it (a glyph's blur).
-    query = tf.convert_to_tensor(one["query_times"])
-    elapsed = tf.broadcast_to((query if len(query.shape) == 2 else query[None])
-                              - anchors[:, None], positions.shape[:2])
+    elapsed = model.elapsed_times(tf.convert_to_tensor(one["query_times"]), anchors)
     decoder_flops = graph_flops(
         lambda p, a, e: model.decode(p, a, training=False, elapsed=e),
         tf.TensorSpec(positions.shape, positions.dtype),

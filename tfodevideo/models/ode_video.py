@@ -212,7 +212,7 @@ class ODEVideoModel(VideoModel):
         positions = self.integrate(state, query_times, anchors)
         looks = self.appearance_at(appearance, query_times, anchors)
         predicted = self.decode(positions, looks, training,
-                                elapsed=self._elapsed(query_times, anchors))
+                                elapsed=self.elapsed_times(query_times, anchors))
         return predicted, positions, (frames, input_times, appearance)
 
     def _add_losses(self, positions, frames, input_times, appearance, training):
@@ -253,11 +253,12 @@ class ODEVideoModel(VideoModel):
         # B's look, changing (with an appearance ODE) as it would from A's anchor.
         looks = self.appearance_at(appearance, query_times, anchors)
         return self.decode(positions, looks, training=False,
-                           elapsed=self._elapsed(query_times, anchors))
+                           elapsed=self.elapsed_times(query_times, anchors))
 
     @staticmethod
-    def _elapsed(query_times, anchor_times):
-        """`(B, T)` time of each query since its clip's anchor."""
+    def elapsed_times(query_times, anchor_times):
+        """`(B, T)` time of each query since its clip's anchor: what `decode`
+        takes as `elapsed`."""
         query = query_times if len(query_times.shape) == 2 else query_times[None]
         return query - anchor_times[:, None]
 
