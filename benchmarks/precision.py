@@ -52,9 +52,9 @@ from tfodevideo import baselines
 from tfodevideo.layers.conv_blocks import BATCH_NORMS
 from tfodevideo.layers.conv_blocks import batch_norm_kind
 from tfodevideo.losses import FrameLoss
-from tfodevideo.metrics import FrameMetric
 from tfodevideo.precision import PRECISIONS
 from tfodevideo.precision import optimizer_for
+from tfodevideo.training.evaluation import score_predictors
 from tfodevideo.training.presets import resolve
 from tfodevideo.training.trainer import build_model
 from tfodevideo.training.trainer import make_data
@@ -323,20 +323,14 @@ def quality(name, precision, decoder, steps, seed, small):
 
 def baseline_quality(name, small):
     """Black frames and copy-last scored as the quality rows are: the same
-    `validation` clips (the same for every seed) and the same metrics that
-    `fit` logs as `val_psnr` and `val_ssim`."""
+    `validation` clips (the same for every seed) and the mean over every
+    frame of the metrics that `fit` logs as `val_psnr` and `val_ssim`."""
     preset = resolve(name, quick=small, overrides=variant_overrides("float32", "default", small))
     _, validation = make_data(preset)
-    rows = []
-    for predictor, predict in baselines.BASELINES.items():
-        metrics = {"val_psnr": FrameMetric("psnr"), "val_ssim": FrameMetric("ssim")}
-        for inputs, targets in validation:
-            predicted = predict(inputs, int(targets.shape[1]))
-            for metric in metrics.values():
-                metric.update_state(targets, predicted)
-        rows.append({"preset": name, "predictor": predictor,
-                     **{key: float(metric.result()) for key, metric in metrics.items()}})
-    return rows
+    scores = score_predictors(baselines.BASELINES, validation)
+    return [{"preset": name, "predictor": predictor, "val_psnr": summary["psnr"],
+             "val_ssim": summary["ssim"]}
+            for predictor, summary in ((p, s.summary()) for p, s in scores.items())]
 
 
 def main(argv=None):
