@@ -225,6 +225,7 @@ def test_a_whole_pixel_decoder_draws_at_snapped_centres_and_passes_the_gradient(
         ({"dynamics_dim": 3}, "dynamics_dim.*3"),
         ({"dynamics_dim": 2, "from_map": True}, "from_map"),
         ({"dynamics_dim": 2, "glyph_size": 0}, "glyph_size"),
+        ({"dynamics_dim": 6, "hypotheses": 2}, "hypotheses=2"),
     ],
 )
 def test_bad_settings_are_named(kwargs, match):
@@ -236,3 +237,23 @@ def test_an_appearance_that_does_not_split_among_the_slots_is_refused():
     decoder = GlyphDecoder((16, 16), 1, dynamics_dim=4)
     with pytest.raises(ValueError, match="latent size 7"):
         decoder(tf.zeros([1, 7]))
+
+
+def test_hypotheses_average_an_objects_places_before_objects_combine():
+    """Two objects, two places each: each object's glyph is the mean of its
+    two placings, and the brighter object wins a pixel, as without them."""
+    decoder = GlyphDecoder((12, 12), 1, dynamics_dim=8, glyph_size=4, glyph_code="pixels",
+                           hypotheses=2)
+    rng = np.random.default_rng(2)
+    glyphs = rng.uniform(0, 1, (1, 2, 4, 4, 1)).astype("float32")
+    centres = np.array([[[2.5, 3.5], [4.5, 3.5], [8.0, 7.5], [8.0, 8.0]]], "float32")
+    extent = np.array([11.0, 11.0], "float32")
+    positions = (centres / extent * 2.0 - 1.0).reshape(1, 8)
+    frame = decoder(tf.constant(np.concatenate([positions, glyphs.reshape(1, 32)], axis=1)))
+    placed = place(np.repeat(glyphs, 2, axis=1), centres, (12, 12)).numpy()
+    expected = np.minimum(placed.reshape(1, 2, 2, 12, 12, 1).mean(axis=2).max(axis=1), 1.0)
+    np.testing.assert_allclose(frame, expected, atol=1e-6)
+    # Object 0's two places are two whole pixels apart: where one alone
+    # reaches (column 1), half as bright.
+    np.testing.assert_allclose(frame[0, 2:6, 1, 0], 0.5 * glyphs[0, 0, :, 0, 0], atol=1e-6)
+    assert decoder.get_config()["hypotheses"] == 2

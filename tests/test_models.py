@@ -118,6 +118,11 @@ MODELS = {
         num_context=3, velocity_fit="lattice", shared_speed=True, cut_centre="centre_pixel",
         walls={"extent": 0.5, "rule": "clamp", "step_time": 0.1, "centre": -0.02}, **dict(
             TINY_CUTOUT, decoder_options={"glyph_size": 6, "whole_pixels": True})),
+    # Two objects drawn at three motions each: six slots, two cut-outs.
+    "cutout_lattice_hypotheses": lambda: VideoODE(
+        num_context=2, velocity_fit="lattice", shared_speed=True, hypotheses=3, **dict(
+            TINY_CUTOUT, dynamics_dim=12, decoder_options={"glyph_size": 6,
+                                                           "whole_pixels": True})),
     "cutout_whole_pixels": lambda: VideoODE(num_context=2, **dict(
         TINY_CUTOUT, decoder_options={"glyph_size": 6, "whole_pixels": True})),
     "cutout_uncertainty": lambda: VideoODE(num_context=2, **dict(
@@ -134,10 +139,63 @@ def test_config_round_trip_and_saving(name, tmp_path):
     model = MODELS[name]()
     model.build(None)
     inputs = clip_inputs(2, model.num_context, [0.3, 0.7])
-    if name == "cutout_lattice":
+    if name.startswith("cutout_lattice"):
         model(inputs, training=True)  # Learns a shared speed, which must be saved.
         assert float(model.head.speed) > 0
     run_model_saving_test(model, inputs, str(tmp_path / f"{name}.keras"))
+
+
+def test_hypotheses_draw_each_object_at_several_motions_and_swap_whole_objects():
+    """Each object's cut-out at each of its hypotheses' places, averaged;
+    one cut-out per object, so another clip's objects swap in whole."""
+    model = MODELS["cutout_lattice_hypotheses"]()
+    inputs = clip_inputs(2, 2, [0.1, 0.5])
+    # Two squares stepping by whole pixels, (3, 1) and (-2, 2) per frame.
+    inputs["frames"][:] = 0.0
+    for frame, (a, b) in enumerate([((2, 2), (10, 11)), ((3, 5), (12, 9))]):
+        inputs["frames"][:, frame, a[0]:a[0] + 3, a[1]:a[1] + 3] = 1.0
+        inputs["frames"][:, frame, b[0]:b[0] + 3, b[1]:b[1] + 3] = 1.0
+    model(inputs, training=True)  # Learns the shared speed: the hypotheses spread.
+    state, appearance = model.encode(inputs["frames"], inputs["input_times"], training=False)
+    assert state.shape == (2, 24) and appearance.shape == (2, 72)
+    # Pixels per frame (image coordinates span 15 pixels over 2).
+    velocities = state[:, 12:].numpy().reshape(2, 2, 3, 2) * 7.5 * 0.1
+    speeds = np.linalg.norm(velocities, axis=-1)
+    # Every hypothesis at the shared speed, in its own direction, each within
+    # a pixel per frame of the whole-pixel steps.
+    np.testing.assert_allclose(speeds, float(model.head.speed) * 0.1, rtol=1e-3)
+    assert np.all(np.ptp(velocities[..., 1], axis=-1) > 0.05)
+    steps = np.array([[3.0, 1.0], [-2.0, 2.0]])
+    for clip in velocities:
+        # The slots find the squares in either order.
+        order = [int(np.argmin(np.abs(obj.mean(0) - steps).sum(-1))) for obj in clip]
+        assert sorted(order) == [0, 1]
+        assert np.all(np.abs(clip - steps[order][:, None]) < 1.0), clip
+    positions = model.integrate(state, inputs["query_times"], inputs["input_times"][:, -1])
+    frames = model.decode(positions, appearance, training=False).numpy()
+    glyphs = appearance.numpy().reshape(2, 2, 6, 6, 1)
+    decoder = model.decoder
+    centres = decoder.centres(positions[..., :12]).numpy()  # (2, T, 6, 2)
+    from tfodevideo.layers.glyphs import place
+    from tfodevideo.layers.glyphs import snap
+    drawn = place(np.repeat(glyphs, 3, axis=1)[:, None].repeat(2, axis=1),
+                  snap(tf.constant(centres), (6, 6)), (16, 16)).numpy()
+    expected = drawn.reshape(2, 2, 2, 3, 16, 16, 1).mean(axis=3).max(axis=2)
+    np.testing.assert_allclose(frames, np.minimum(expected, 1.0), atol=1e-5)
+    b = clip_inputs(2, 2, [0.1, 0.5], seed=4)
+    _, appearance_b = model.encode(b["frames"], b["input_times"], training=False)
+    np.testing.assert_allclose(model.swap_appearance(inputs, b),
+                               model.decode(positions, appearance_b, training=False), atol=1e-6)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"hypotheses": 2}, "velocity_fit"),  # Directions of the lattice fit only.
+    ({"hypotheses": 3, "velocity_fit": "lattice", "shared_speed": True}, "hypotheses=3"),
+    ({"hypotheses": 0, "velocity_fit": "lattice", "shared_speed": True}, "hypotheses"),
+])
+def test_bad_hypotheses_are_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        VideoODE(num_context=2, **dict(TINY_CUTOUT, dynamics_dim=8), **kwargs)
 
 
 def test_autoencoder_saving_and_latent_penalty(tmp_path):

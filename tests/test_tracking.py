@@ -280,3 +280,46 @@ def test_two_digits_are_cut_from_the_latest_frame_where_they_stand_apart(data_di
     matched = pair_error(centres[touching_at_end],
                          truth[np.arange(64), index][touching_at_end])
     assert matched.max() < 1.0, matched
+
+
+def test_lattice_hypotheses_spread_over_the_directions_two_frames_allow(data_dir):
+    """From two whole-pixel frames the direction is open over an arc: the
+    hypotheses cover it (the true direction is near one of them, far nearer
+    than to the single centroid), each moves at the common speed and draws
+    at the last input pixel."""
+    clips = MovingMNIST(num_digits=2, num_frames=4, split="validation",
+                        data_dir=data_dir).generate(128, seed=5)
+    corners = clips["positions"].numpy()  # (B, 4, 2, 2), before truncation.
+    track = tf.constant(np.floor(corners[:, :2]) + 7.0)
+    times = tf.constant(np.tile(np.array([0.0, 0.1], "float32"), (128, 1)))
+    position, velocity = fit_lattice(track, times, speed=36.0)
+    positions, velocities = fit_lattice(track, times, speed=36.0, hypotheses=8)
+    assert positions.shape == velocities.shape == (128, 2, 8, 2)
+    # Where some direction fits (not where a bounce between the inputs
+    # broke the step) every hypothesis moves at the speed; elsewhere each is
+    # the single fit's fallback.
+    fits = np.isclose(np.linalg.norm(velocity, axis=-1), 36.0, rtol=1e-5)
+    assert fits.mean() > 0.9
+    np.testing.assert_allclose(np.linalg.norm(velocities, axis=-1)[fits], 36.0, rtol=1e-5)
+    np.testing.assert_allclose(velocities.numpy()[~fits],
+                               np.repeat(velocity.numpy()[~fits][:, None], 8, axis=1))
+    drawn = np.floor(positions.numpy() + 0.5)
+    np.testing.assert_array_equal(drawn, np.broadcast_to(track[:, -1, :, None], drawn.shape))
+
+    def angle_to_truth(v):
+        truth = np.diff(corners, axis=1)[:, 0]  # The step between the inputs.
+        turn = np.arctan2(v[..., 1], v[..., 0]) - np.arctan2(truth[..., 1], truth[..., 0])
+        return np.degrees(np.abs((turn + np.pi) % (2 * np.pi) - np.pi))
+
+    single = angle_to_truth(velocity.numpy())[fits]
+    nearest = angle_to_truth(np.moveaxis(velocities.numpy(), 2, 0)).min(axis=0)[fits]
+    spread = np.ptp(np.degrees(np.arctan2(velocities[..., 1], velocities[..., 0])),
+                    axis=-1)[fits]
+    assert np.median(spread) > 10.0  # Two frames leave tens of degrees open.
+    assert nearest.mean() < 0.5 * single.mean(), (nearest.mean(), single.mean())
+    # Before the speed is known (0) there is one motion, the single fit's.
+    zero = fit_lattice(track, times, speed=0.0, hypotheses=3)
+    for many, one in zip(zero, fit_lattice(track, times, speed=0.0), strict=True):
+        np.testing.assert_allclose(many, np.repeat(one[:, :, None], 3, axis=2), atol=1e-6)
+    with pytest.raises(ValueError, match="speed"):
+        fit_lattice(track, times, hypotheses=3)

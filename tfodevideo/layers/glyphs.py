@@ -201,6 +201,10 @@ class GlyphDecoder(layers.Layer):
             loss prefers to a sharp glyph in the wrong place (or none).
             The model passes the time since the anchor (`elapsed`).
         initial_rate: the starting rate of `uncertainty`.
+        hypotheses: slots per object: `H` slots in a row are places of one
+            object (one glyph, one code), drawn there and averaged, before
+            the objects are combined (the mean picture of several motions
+            the inputs allow; `StackedHead(hypotheses=H)`).
         whole_pixels: if True, glyphs are drawn at the nearest centre where
             they cover whole pixels (`snap`; differentiated as if drawn
             where they are), as a renderer that draws objects at whole
@@ -222,7 +226,7 @@ class GlyphDecoder(layers.Layer):
         self, image_size, out_channels=1, channels=(), from_map=False, *, dynamics_dim,
         norm_momentum=None, glyph_size=None, hidden_units=256, position_scale=1.0,
         canvas_weight=1.0, glyph_code="learned", uncertainty=False, initial_rate=1.0,
-        whole_pixels=False, **kwargs
+        whole_pixels=False, hypotheses=1, **kwargs
     ):
         # Float32 under a mixed policy: it places glyphs at sub-pixel
         # positions (bfloat16 keeps 8 bits) and costs little.
@@ -242,6 +246,14 @@ class GlyphDecoder(layers.Layer):
                 f"must be even. Received: dynamics_dim={dynamics_dim}"
             )
         self.num_slots = self.dynamics_dim // 2
+        self.hypotheses = check_int("hypotheses", hypotheses, minimum=1)
+        if self.num_slots % self.hypotheses:
+            raise ValueError(
+                f"The glyph decoder draws each object at `hypotheses` places: the "
+                f"{self.num_slots} slots must be a multiple of it. Received: "
+                f"hypotheses={hypotheses}, dynamics_dim={dynamics_dim}"
+            )
+        self.num_objects = self.num_slots // self.hypotheses
         if glyph_size is None:
             glyph_size = self.default_glyph_size(self.image_size)
         elif isinstance(glyph_size, int):
@@ -279,20 +291,20 @@ class GlyphDecoder(layers.Layer):
 
     def build(self, latent_shape):
         appearance = latent_shape[-1] - self.dynamics_dim
-        if appearance < 0 or appearance % self.num_slots:
+        if appearance < 0 or appearance % self.num_objects:
             raise ValueError(
-                f"The glyph decoder splits the appearance evenly among {self.num_slots} "
-                f"slots: the latent after the {self.dynamics_dim} position values must "
-                f"hold a multiple of {self.num_slots}. Received: latent size "
+                f"The glyph decoder splits the appearance evenly among {self.num_objects} "
+                f"objects: the latent after the {self.dynamics_dim} position values must "
+                f"hold a multiple of {self.num_objects}. Received: latent size "
                 f"{latent_shape[-1]}"
             )
-        self.code_size = appearance // self.num_slots
+        self.code_size = appearance // self.num_objects
         pixels = math.prod(self.glyph_size) * self.out_channels
         if self.glyph_code == "pixels" and self.code_size != pixels:
             raise ValueError(
                 f"With `glyph_code='pixels'` a slot's code is its {self.glyph_size} glyph "
                 f"with {self.out_channels} channel(s): {pixels} values per slot, "
-                f"{pixels * self.num_slots} after the positions. Received: latent size "
+                f"{pixels * self.num_objects} after the positions. Received: latent size "
                 f"{latent_shape[-1]}"
             )
         if self.glyph_code == "pixels":
@@ -304,25 +316,25 @@ class GlyphDecoder(layers.Layer):
             # No appearance: each slot owns one learned glyph.
             start = initial_glyph_logits(self.glyph_size, self.out_channels)
             self.fixed_logits = self.add_weight(
-                shape=(self.num_slots, *start.shape), name="fixed_glyph_logits",
+                shape=(self.num_objects, *start.shape), name="fixed_glyph_logits",
                 initializer=keras.initializers.Constant(np.broadcast_to(
-                    start, (self.num_slots, *start.shape)).copy()),
+                    start, (self.num_objects, *start.shape)).copy()),
             )
 
     def glyphs(self, appearance):
-        """Glyphs `(N, num_slots, S_h, S_w, C)` in `[0, 1]` from appearance `(N, A)`."""
+        """Glyphs `(N, num_objects, S_h, S_w, C)` in `[0, 1]` from appearance `(N, A)`."""
         batch = tf.shape(appearance)[0]
         shape = (*self.glyph_size, self.out_channels)
         if not self.code_size:
             return tf.broadcast_to(
-                tf.sigmoid(self.fixed_logits)[None], [batch, self.num_slots, *shape]
+                tf.sigmoid(self.fixed_logits)[None], [batch, self.num_objects, *shape]
             )
         if self.glyph_code == "pixels":
             glyphs = tf.clip_by_value(appearance, 0.0, 1.0)
-            return tf.reshape(glyphs, [batch, self.num_slots, *shape])
+            return tf.reshape(glyphs, [batch, self.num_objects, *shape])
         codes = tf.reshape(appearance, [-1, self.code_size])
         logits = self.glyph_logits(self.hidden(codes))
-        return tf.reshape(tf.sigmoid(logits), [batch, self.num_slots, *shape])
+        return tf.reshape(tf.sigmoid(logits), [batch, self.num_objects, *shape])
 
     def centres(self, positions):
         """Pixel centres `(..., num_slots, 2)` as `(x, y)` from positions `(..., 2K)`."""
@@ -342,6 +354,8 @@ class GlyphDecoder(layers.Layer):
             beyond = tf.nn.relu(tf.abs(positions * self.position_scale) - 1.0)
             self.add_loss(self.canvas_weight * tf.reduce_mean(tf.square(beyond)))
         glyphs = self.glyphs(latent[:, self.dynamics_dim:])
+        if self.hypotheses > 1:
+            glyphs = tf.repeat(glyphs, self.hypotheses, axis=1)  # One per slot.
         sigmas = None
         if self.uncertainty:
             if elapsed is None:
@@ -357,6 +371,10 @@ class GlyphDecoder(layers.Layer):
             # pixels: at a whole pixel the tent weights have no slope.
             snapped = place(glyphs, snap(centres, self.glyph_size), self.image_size, sigmas)
             slots = slots + tf.stop_gradient(snapped - slots)
+        if self.hypotheses > 1:
+            shape = tf.concat([[tf.shape(slots)[0], self.num_objects, self.hypotheses],
+                               tf.shape(slots)[2:]], axis=0)
+            slots = tf.reduce_mean(tf.reshape(slots, shape), axis=2)
         # Interpolation weights sum to 1 up to rounding: a white glyph pixel
         # may come out at 1 + 5e-7, outside the frames' range.
         return tf.minimum(tf.reduce_max(slots, axis=1), 1.0)
@@ -378,4 +396,5 @@ class GlyphDecoder(layers.Layer):
             "uncertainty": self.uncertainty,
             "initial_rate": self.initial_rate,
             "whole_pixels": self.whole_pixels,
+            "hypotheses": self.hypotheses,
         }

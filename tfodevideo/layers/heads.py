@@ -105,7 +105,13 @@ class StackedHead(layers.Layer):
     (Moving MNIST: 3.6 pixels per frame), a speed error of a tenth of a
     pixel per frame is eight pixels after eighty frames; the slot's
     direction is its own line's (the lattice fit: the centre of the
-    directions both axes allow at that speed). Learned heat
+    directions both axes allow at that speed). With `hypotheses=H` as
+    well, each object is drawn at `H` motions, the middles of `H` slices
+    of equal weight of the directions its pixels allow (`fit_lattice`),
+    and the decoder averages them (`GlyphDecoder(hypotheses=H)`): the mean
+    picture of the motions the input frames allow, where one direction
+    plus a round blur draws it where most of them are not (two input
+    frames leave an arc of directions open). Learned heat
     maps were tried first: through the prediction loss they learned to hide
     a glyph they could not place well (a cut-out of empty canvas draws
     black frames, which a pixel loss prefers to a glyph a few pixels off),
@@ -115,9 +121,10 @@ class StackedHead(layers.Layer):
 
     Args:
         dynamics_dim: size of the position `z` (the state holds twice
-            that), for `latent="vector"`; `2 * slots` for `"slots"`.
+            that), for `latent="vector"`; `2 * slots` for `"slots"` (with
+            `hypotheses`, a slot per object and hypothesis).
         appearance_dim: size of `z_a`; 0 for none; for `"slots"` a multiple
-            of the number of slots.
+            of the number of objects (slots over `hypotheses`).
         latent: `"vector"`; `"map"`: the state is a feature map of
             `2 * map_channels` channels at the encoder's resolution (a 1x1
             convolution instead of a dense layer); or `"slots"` (above).
@@ -143,6 +150,9 @@ class StackedHead(layers.Layer):
         velocity_fit: for `"cutout"`: `"line"` or `"lattice"` (above).
         shared_speed: for `"cutout"`: every slot moves at the learned
             shared speed (above); before any training step, at its own.
+        hypotheses: motions per object (above): slots `H` in a row are one
+            object's; more than 1 needs `velocity_fit="lattice"` and
+            `shared_speed=True`.
         **kwargs: standard `keras.layers.Layer` arguments.
 
     Call arguments:
@@ -160,7 +170,7 @@ class StackedHead(layers.Layer):
     def __init__(self, dynamics_dim, appearance_dim=0, *, latent="vector", map_channels=16,
                  slot_appearance="code", cutout_size=None, whole_pixels=False,
                  cut_from="last", cut_centre="nearest", velocity_fit="line",
-                 shared_speed=False, **kwargs):
+                 shared_speed=False, hypotheses=1, **kwargs):
         # Float32 under a mixed policy: it finds sub-pixel centres, cheaply.
         super().__init__(**default_full_precision(kwargs))
         self.dynamics_dim = check_int("dynamics_dim", dynamics_dim, minimum=1)
@@ -180,6 +190,14 @@ class StackedHead(layers.Layer):
             )
         self.velocity_fit = check_choice("velocity_fit", velocity_fit, VELOCITY_FITS)
         self.shared_speed = bool(shared_speed)
+        self.hypotheses = check_int("hypotheses", hypotheses, minimum=1)
+        if self.hypotheses > 1 and (velocity_fit != "lattice" or not self.shared_speed):
+            raise ValueError(
+                "`hypotheses` are directions at the shared speed that the lattice fit "
+                "allows: they need `velocity_fit='lattice'` and `shared_speed=True`. "
+                f"Received: hypotheses={hypotheses}, velocity_fit={velocity_fit!r}, "
+                f"shared_speed={shared_speed!r}"
+            )
         self.cutout_size = None if cutout_size is None else tuple(
             check_int("cutout_size", side, minimum=1) for side in cutout_size)
         if self.slot_appearance == "cutout" and (latent != "slots" or not cutout_size):
@@ -198,8 +216,9 @@ class StackedHead(layers.Layer):
                                                dtype=dtype)
         else:
             self.num_slots = self._check_slots()
+            self.num_objects = self.num_slots // self.hypotheses
             # Heat maps of every slot now, then one frame before.
-            self.dynamics_head = layers.Conv2D(2 * self.num_slots, 1, name="dynamics_head",
+            self.dynamics_head = layers.Conv2D(2 * self.num_objects, 1, name="dynamics_head",
                                                dtype=dtype)
         if (self.shared_speed or velocity_fit != "line") and self.slot_appearance != "cutout":
             raise ValueError(
@@ -222,18 +241,22 @@ class StackedHead(layers.Layer):
         if self.appearance_dim and self.slot_appearance == "code":
             units = self.appearance_dim
             if self.latent == "slots":
-                units //= self.num_slots
+                units //= self.num_objects
             self.appearance_head = layers.Dense(units, name="appearance_head", dtype=dtype)
 
     def _check_slots(self):
         """The number of slots of `latent="slots"`, checked against the sizes."""
         slots = self.dynamics_dim // 2
-        if self.dynamics_dim % 2 or self.appearance_dim % slots:
+        objects = slots // self.hypotheses
+        if (self.dynamics_dim % 2 or slots % self.hypotheses
+                or self.appearance_dim % max(objects, 1)):
             raise ValueError(
-                "`latent='slots'` holds an (x, y) centre per slot and splits the "
-                "appearance evenly among the slots: `dynamics_dim` must be even and "
-                "`appearance_dim` a multiple of `dynamics_dim / 2`. Received: "
-                f"dynamics_dim={self.dynamics_dim}, appearance_dim={self.appearance_dim}"
+                "`latent='slots'` holds an (x, y) centre per slot, `hypotheses` slots per "
+                "object, and splits the appearance evenly among the objects: "
+                "`dynamics_dim` must be even, `dynamics_dim / 2` a multiple of "
+                "`hypotheses`, and `appearance_dim` a multiple of the objects. Received: "
+                f"dynamics_dim={self.dynamics_dim}, hypotheses={self.hypotheses}, "
+                f"appearance_dim={self.appearance_dim}"
             )
         return slots
 
@@ -282,7 +305,7 @@ class StackedHead(layers.Layer):
         ys = (tf.range(height, dtype=features.dtype) + 0.5) / height * 2.0 - 1.0
         grid = tf.reshape(tf.stack(tf.meshgrid(xs, ys), axis=-1), [height * width, 2])
         centres = tf.einsum("bnm,nc->bmc", attention, grid)  # (B, 2K, 2)
-        now, before = centres[:, : self.num_slots], centres[:, self.num_slots :]
+        now, before = centres[:, : self.num_objects], centres[:, self.num_objects :]
         step = (input_times[:, -1] - input_times[:, -2])[:, None, None]
         if self.slot_appearance == "cutout":
             return self._cutout_slots(frames, now, input_times, training)
@@ -293,7 +316,7 @@ class StackedHead(layers.Layer):
         if not self.appearance_dim:
             return state, tf.zeros([batch, 0], features.dtype)
         pooled = tf.einsum(
-            "bnk,bnc->bkc", attention[..., : self.num_slots],
+            "bnk,bnc->bkc", attention[..., : self.num_objects],
             tf.reshape(features, [batch, height * width, features.shape[-1]]),
         )
         return state, tf.reshape(self.appearance_head(pooled), [batch, self.appearance_dim])
@@ -304,10 +327,10 @@ class StackedHead(layers.Layer):
         the class docstring)."""
         frames = tf.cast(frames, now.dtype)
         last = frames[:, -1]
-        size = self.num_slots * self.cutout_size[0] * self.cutout_size[1] * last.shape[-1]
+        size = self.num_objects * self.cutout_size[0] * self.cutout_size[1] * last.shape[-1]
         if size != self.appearance_dim:
             raise ValueError(
-                f"{self.num_slots} cut-outs of {self.cutout_size} with {last.shape[-1]} "
+                f"{self.num_objects} cut-outs of {self.cutout_size} with {last.shape[-1]} "
                 f"channel(s) hold {size} values: `appearance_dim` must be that. "
                 f"Received: appearance_dim={self.appearance_dim}"
             )
@@ -319,13 +342,13 @@ class StackedHead(layers.Layer):
         # where the window held none of the digit, two-digit ones had not
         # found the digits after 200 steps.
         batch, count = tf.shape(now)[0], frames.shape[1]
-        if self.num_slots > 1 and self.cut_from == "clearest":
-            anchor, pixels = clearest_frame(frames, self.num_slots, start)
+        if self.num_objects > 1 and self.cut_from == "clearest":
+            anchor, pixels = clearest_frame(frames, self.num_objects, start)
             source = tf.gather(frames, anchor, batch_dims=1)
         else:
             anchor, source = tf.fill([batch], count - 1), last
-            pixels = find_objects(last, self.num_slots, start)
-        if self.num_slots == 1:
+            pixels = find_objects(last, self.num_objects, start)
+        if self.num_objects == 1:
             # The window onto the whole object (several would pull at each
             # other's neighbours: the clusters' centres are better).
             pixels = centre_on_mass(last, pixels, self.cutout_size)
@@ -347,7 +370,7 @@ class StackedHead(layers.Layer):
         # Static sizes from here on: a serving signature's unknown batch
         # leaves the tracking's slot axis unknown.
         features = tf.reshape(tf.transpose(estimates, [0, 2, 1, 3]),
-                              [batch, self.num_slots, 2 * (count - 1)])
+                              [batch, self.num_objects, 2 * (count - 1)])
         if lattice:
             # The slots' own velocities, then (once the shared speed has
             # learned from them) the fit at that speed, from one search.
@@ -355,13 +378,16 @@ class StackedHead(layers.Layer):
             if self.shared_speed and training:
                 self._learn_speed(runs["velocity"])
             position, velocity = fit_lattice(
-                track, input_times, self.speed if self.shared_speed else None, runs=runs)
+                track, input_times, self.speed if self.shared_speed else None, runs=runs,
+                hypotheses=self.hypotheses if self.hypotheses > 1 else None)
         else:
             position, velocity = fit_last_run(track, input_times)
             if self.shared_speed and training:
                 self._learn_speed(velocity)
-        velocity = (velocity * 2.0 / extent
-                    + self.velocity_correction(self.velocity_hidden(features)))
+        correction = self.velocity_correction(self.velocity_hidden(features))
+        if self.hypotheses > 1:  # (B, objects, H, 2): each object's correction for all.
+            correction = correction[:, :, None]
+        velocity = velocity * 2.0 / extent + correction
         if self.shared_speed and not lattice:
             velocity = self._at_shared_speed(velocity, self.speed * 2.0 / extent[0])
         state = tf.concat([tf.reshape(position * 2.0 / extent - 1.0, [batch, self.dynamics_dim]),
@@ -400,6 +426,7 @@ class StackedHead(layers.Layer):
             "cut_centre": self.cut_centre,
             "velocity_fit": self.velocity_fit,
             "shared_speed": self.shared_speed,
+            "hypotheses": self.hypotheses,
         }
 
 

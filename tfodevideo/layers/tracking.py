@@ -423,7 +423,7 @@ def lattice_runs(track, times):
     }
 
 
-def fit_lattice(track, times, speed=None, runs=None):
+def fit_lattice(track, times, speed=None, runs=None, hypotheses=None):
     """Position and velocity of objects drawn at whole pixels, from every
     straight motion their whole-pixel positions allow.
 
@@ -442,6 +442,15 @@ def fit_lattice(track, times, speed=None, runs=None):
     speed), the direction is the centroid of the directions both axes
     allow at once, where there are any.
 
+    With `speed` and `hypotheses=H`, each object gets `H` directions
+    instead of one: the middles of `H` slices of equal weight of the
+    directions the pixels allow (each direction weighs by the fractions of
+    a pixel it leaves open, as the centroid does), so that drawing the
+    object once at each and averaging draws the mean picture of every
+    motion the input frames allow. Two frames leave an arc of directions
+    open; one direction at its centroid (plus a round blur) draws the
+    object where the arc's ends are not.
+
     Args:
         track: `(B, K, N, 2)` whole-pixel centres of N objects in K frames,
             oldest first (shifts between frames are whole pixels).
@@ -449,37 +458,102 @@ def fit_lattice(track, times, speed=None, runs=None):
         speed: None or a scalar: the objects' common speed, in pixels per
             unit time (0: not known yet, as None).
         runs: `lattice_runs(track, times)`, where the caller has it already.
+        hypotheses: None, or the number of directions per object (needs
+            `speed`); where the pixels allow none, every hypothesis is the
+            single fit.
 
     Returns:
-        `(position, velocity)`, each `(B, N, 2)`: at the last time, the
-        position that draws at the right whole pixel when rounded
-        (`f - 1/2` past the whole pixel) and the velocity in pixels per unit
-        time.
+        `(position, velocity)`, each `(B, N, 2)` (with `hypotheses`,
+        `(B, N, H, 2)`): at the last time, the position that draws at the
+        right whole pixel when rounded (`f - 1/2` past the whole pixel) and
+        the velocity in pixels per unit time.
     """
     runs = lattice_runs(track, times) if runs is None else runs
     dtype = track.dtype
-    shift, age, active, on_wall = runs["shift"], runs["age"], runs["active"], runs["on_wall"]
-    found, line_velocity = runs["found"], runs["lattice_velocity"]
+    line_velocity = runs["lattice_velocity"]
     velocity = line_velocity
+    if hypotheses is not None and speed is None:
+        raise ValueError("`hypotheses` are directions at the common speed: pass `speed`. "
+                         f"Received: hypotheses={hypotheses}, speed=None")
     if speed is not None:
-        # Every direction at the common speed, each axis' fraction bounds at
-        # its component; the directions both axes allow weigh by the area.
-        angles = tf.linspace(tf.constant(0.0, dtype), 2.0 * math.pi, LATTICE_ANGLES + 1)[:-1]
-        unit = tf.stack([tf.cos(angles), tf.sin(angles)], axis=-1)  # (A, 2)
-        components = tf.cast(speed, dtype) * tf.transpose(unit)  # (2, A)
-        components = tf.broadcast_to(components, tf.concat(
-            [tf.shape(shift)[:-1], [LATTICE_ANGLES]], axis=0))
-        lo, hi = _fraction_bounds(shift, age, active, components, on_wall)
-        weight = tf.reduce_prod(tf.nn.relu(hi - lo), axis=2)  # (B, N, A)
-        mean = tf.einsum("bna,ac->bnc", weight, unit)
-        allowed = ((tf.reduce_sum(weight, axis=-1, keepdims=True) > 0)
-                   & tf.reduce_all(found, axis=-1, keepdims=True) & (speed > 0))
-        direction = tf.math.l2_normalize(mean, axis=-1)
-        velocity = tf.where(allowed, tf.cast(speed, dtype) * direction, line_velocity)
-    # The position now: the middle of the fractions of a pixel the run
-    # allows at that velocity, carried from the reference frame.
-    lo, hi = _fraction_bounds(shift, age, active, velocity[..., None], on_wall)
+        speed = tf.cast(speed, dtype)
+        weight, unit, allowed = _direction_weights(runs, speed)
+        if hypotheses is None:
+            direction = tf.math.l2_normalize(tf.einsum("bna,ac->bnc", weight, unit), axis=-1)
+        else:
+            direction = _direction_slices(weight, unit, hypotheses)  # (B, N, H, 2)
+            allowed, line_velocity = allowed[..., None], line_velocity[..., None, :]
+        velocity = tf.where(allowed, speed * direction, line_velocity)
+    if velocity.shape.rank == 4:
+        # Each hypothesis as an object of its own for the position below.
+        runs = {key: _repeat_objects(value, hypotheses) if key in _PER_OBJECT else value
+                for key, value in runs.items()}
+        shape = tf.shape(velocity)
+        position, velocity = _position_at(runs, tf.reshape(velocity, [shape[0], -1, 2]))
+        return tf.reshape(position, shape), tf.reshape(velocity, shape)
+    return _position_at(runs, velocity)
+
+
+# The entries of `lattice_runs` that hold values per object (axis 1).
+_PER_OBJECT = ("shift", "age", "active", "on_wall", "found", "start", "since",
+             "line_position", "line_slope")
+
+
+def _repeat_objects(value, count):
+    """`(B, N, ...)` -> `(B, N * count, ...)`, each object `count` times in a row."""
+    if value.shape.rank is None or value.shape.rank < 2:
+        return value
+    return tf.repeat(value, count, axis=1)
+
+
+def _direction_weights(runs, speed):
+    """Every direction at `speed`, weighed by the fractions of a pixel both
+    axes leave open at its components: `(weight (B, N, A), unit (A, 2),
+    allowed (B, N, 1))`, `allowed` where some direction fits."""
+    shift, age, active, on_wall = runs["shift"], runs["age"], runs["active"], runs["on_wall"]
+    dtype = shift.dtype
+    angles = tf.linspace(tf.constant(0.0, dtype), 2.0 * math.pi, LATTICE_ANGLES + 1)[:-1]
+    unit = tf.stack([tf.cos(angles), tf.sin(angles)], axis=-1)  # (A, 2)
+    components = tf.broadcast_to(speed * tf.transpose(unit), tf.concat(
+        [tf.shape(shift)[:-1], [LATTICE_ANGLES]], axis=0))
+    lo, hi = _fraction_bounds(shift, age, active, components, on_wall)
+    weight = tf.reduce_prod(tf.nn.relu(hi - lo), axis=2)  # (B, N, A)
+    allowed = ((tf.reduce_sum(weight, axis=-1, keepdims=True) > 0)
+               & tf.reduce_all(runs["found"], axis=-1, keepdims=True) & (speed > 0))
+    return weight, unit, allowed
+
+
+def _direction_slices(weight, unit, count):
+    """The middles of `count` slices of equal weight of the directions,
+    `(B, N, count, 2)` unit vectors.
+
+    The directions a track allows form one arc; read from the direction
+    opposite their centroid it does not wrap past the angle grid's start.
+    """
+    angles = weight.shape[-1]
+    centroid = tf.einsum("bna,ac->bnc", weight, unit)
+    heading = tf.math.atan2(centroid[..., 1], centroid[..., 0])  # (B, N)
+    start = tf.cast(tf.round((heading + math.pi) / (2.0 * math.pi) * angles), tf.int32)
+    order = (start[..., None] + tf.range(angles)) % angles  # (B, N, A)
+    mass = tf.cumsum(tf.gather(weight, order, batch_dims=2), axis=-1)
+    total = tf.maximum(mass[..., -1:], 1e-30)
+    middles = (tf.range(count, dtype=weight.dtype) + 0.5) / count  # (H,)
+    # The first grid direction whose running weight reaches each middle.
+    index = tf.searchsorted(mass / total, tf.broadcast_to(
+        middles, tf.concat([tf.shape(mass)[:-1], [count]], axis=0)))
+    index = tf.minimum(index, angles - 1)
+    return tf.gather(unit, tf.gather(order, index, batch_dims=2))
+
+
+def _position_at(runs, velocity):
+    """The position now of objects moving at `velocity` `(B, N, 2)`: the
+    middle of the fractions of a pixel the run allows at that velocity,
+    carried from the reference frame; `fit_last_run`'s line where no run
+    was found."""
+    lo, hi = _fraction_bounds(runs["shift"], runs["age"], runs["active"],
+                              velocity[..., None], runs["on_wall"])
     fraction = 0.5 * (lo[..., 0] + tf.maximum(hi[..., 0], lo[..., 0]))
     position = runs["start"] + fraction + runs["since"] * velocity - 0.5
+    found = runs["found"]
     return (tf.where(found, position, runs["line_position"]),
             tf.where(found, velocity, runs["line_slope"]))

@@ -2,6 +2,7 @@
 
 import keras
 
+from tfodevideo._checks import check_int
 from tfodevideo.layers.conv_blocks import NORM_MOMENTUM
 from tfodevideo.layers.glyphs import GlyphDecoder
 from tfodevideo.layers.heads import StackedHead
@@ -58,6 +59,11 @@ class VideoODE(ODEVideoModel):
             `"lattice"` (for objects drawn at whole pixels; see `StackedHead`).
         shared_speed: for `"cutout"`: every slot moves at one speed learned
             from the training clips, in its own direction (see `StackedHead`).
+        hypotheses: for the lattice fit at the shared speed: each object is
+            drawn at this many of the motions its input pixels allow and the
+            pictures averaged (see `StackedHead`); `dynamics_dim` then holds
+            `2 * objects * hypotheses`, `appearance_dim` one cut-out per
+            object.
         walls: for `latent="slots"`: initial half-width, in image
             coordinates, of a learned box whose walls the slots bounce off
             elastically (`tfodevideo.layers.walls`), or a dict of
@@ -94,7 +100,8 @@ class VideoODE(ODEVideoModel):
         self, image_size=(64, 64), channels=1, num_context=10, *, dynamics_dim=48,
         appearance_dim=64, encoder_channels=(64, 128, 256), num_frequencies=0,
         latent="vector", map_channels=16, slot_appearance="code", cut_from="last",
-        cut_centre="nearest", velocity_fit="line", shared_speed=False, field_units=128,
+        cut_centre="nearest", velocity_fit="line", shared_speed=False, hypotheses=1,
+        field_units=128,
         field_depth=2, decoder="conv", decoder_options=None, method="dopri5", rtol=1e-3, atol=1e-6,
         max_num_steps=1000, latent_l2=1e-5, permutation_weight=0.0, appearance_ode=False,
         norm_momentum=NORM_MOMENTUM, **kwargs,
@@ -104,17 +111,19 @@ class VideoODE(ODEVideoModel):
                 "`latent='slots'` takes the velocity from the last two input frames: "
                 f"`num_context` must be at least 2. Received: num_context={num_context}"
             )
+        hypotheses = check_int("hypotheses", hypotheses, minimum=1)
         cutout_size = None
         if slot_appearance == "cutout":
             decoder_options, cutout_size = _cutout_options(
-                image_size, channels, dynamics_dim, appearance_dim, decoder, decoder_options)
+                image_size, channels, dynamics_dim, appearance_dim, decoder, decoder_options,
+                hypotheses)
         head = StackedHead(
             dynamics_dim, appearance_dim, latent=latent, map_channels=map_channels,
             slot_appearance=slot_appearance, cutout_size=cutout_size, name="head",
             # Cut where the decoder draws: at whole pixels if it does.
             whole_pixels=bool(cutout_size and decoder_options.get("whole_pixels")),
             cut_from=cut_from, cut_centre=cut_centre, velocity_fit=velocity_fit,
-            shared_speed=shared_speed,
+            shared_speed=shared_speed, hypotheses=hypotheses,
         )
         super().__init__(
             head, image_size, channels, num_context, encoder_channels=encoder_channels,
@@ -143,24 +152,42 @@ class VideoODE(ODEVideoModel):
             "cut_centre": self.head.cut_centre,
             "velocity_fit": self.head.velocity_fit,
             "shared_speed": self.head.shared_speed,
+            "hypotheses": self.head.hypotheses,
         }
 
 
-def _cutout_options(image_size, channels, dynamics_dim, appearance_dim, decoder, options):
+def _cutout_options(image_size, channels, dynamics_dim, appearance_dim, decoder, options,
+                    hypotheses=1):
     """The glyph decoder's options and the cut-out size of a `"cutout"` model,
-    checked against `appearance_dim`."""
+    checked against `appearance_dim`; the decoder averages each object's
+    `hypotheses` slots."""
     if decoder != "glyph":
         raise ValueError(
             "`slot_appearance='cutout'` draws the cut-outs with the glyph decoder: pass "
             f"decoder='glyph'. Received: decoder={decoder!r}"
         )
     options = {"glyph_code": "pixels", **(options or {})}
+    if options.get("hypotheses", hypotheses) != hypotheses:
+        raise ValueError(
+            "The decoder draws the head's hypotheses: leave `hypotheses` out of "
+            f"`decoder_options`. Received: hypotheses={hypotheses}, decoder_options "
+            f"hypotheses={options['hypotheses']}"
+        )
+    if (dynamics_dim // 2) % hypotheses:
+        raise ValueError(
+            f"Each object is drawn at `hypotheses` slots: the {dynamics_dim // 2} slots "
+            f"(`dynamics_dim / 2`) must be a multiple of it. Received: "
+            f"hypotheses={hypotheses}, dynamics_dim={dynamics_dim}"
+        )
+    if hypotheses != 1:
+        options["hypotheses"] = hypotheses
     size = options.get("glyph_size") or GlyphDecoder.default_glyph_size(image_size)
     size = (size, size) if isinstance(size, int) else tuple(size)
-    expected = dynamics_dim // 2 * size[0] * size[1] * channels
+    objects = dynamics_dim // 2 // max(hypotheses, 1)
+    expected = objects * size[0] * size[1] * channels
     if appearance_dim != expected:
         raise ValueError(
-            f"With `slot_appearance='cutout'` each of the {dynamics_dim // 2} slot(s) "
+            f"With `slot_appearance='cutout'` each of the {objects} object(s) "
             f"holds a {size[0]}x{size[1]} cut-out with {channels} channel(s): "
             f"`appearance_dim` must be {expected}. Received: appearance_dim={appearance_dim}"
         )
