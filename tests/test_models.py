@@ -188,6 +188,20 @@ def test_hypotheses_draw_each_object_at_several_motions_and_swap_whole_objects()
                                model.decode(positions, appearance_b, training=False), atol=1e-6)
 
 
+def test_a_field_that_does_not_train_stays_zero():
+    model = VideoODE(num_context=2, field_zero_start=True, field_trainable=False, **TINY)
+    clips = tf.data.Dataset.from_tensors((clip_inputs(2, 2, [0.3, 0.6]),
+                                          np.ones((2, 2, 16, 16, 1), "float32")))
+    model.compile(keras.optimizers.Adam(0.1), "mse")
+    model.fit(clips.repeat(2), verbose=0)
+    last = model.ode.vector_field.network_layers[-1]
+    assert last.weights and all(not np.any(w.numpy()) for w in last.weights)
+    assert not model.ode.trainable_weights and model.encoder.trainable_weights
+    assert VideoODE.from_config(model.get_config()).ode.vector_field.trainable is False
+    with pytest.raises(ValueError, match="field_zero_start"):
+        VideoODE(num_context=2, field_trainable=False, **TINY)
+
+
 @pytest.mark.parametrize("kwargs, match", [
     ({"hypotheses": 2}, "velocity_fit"),  # Directions of the lattice fit only.
     ({"hypotheses": 3, "velocity_fit": "lattice", "shared_speed": True}, "hypotheses=3"),

@@ -62,6 +62,10 @@ class VectorField(layers.Layer):
         output_size = size // 2 if self.second_order else size
         input_shape = tuple(y_shape[:-1]) + (size + int(self.time_dependent),)
         self.build_network(input_shape, output_size)
+        # Layers made here are trainable whatever the field was set to before
+        # they existed (Keras passes `trainable` on to existing sublayers only).
+        for layer in self.network_layers:
+            layer.trainable = self.trainable
 
     def call(self, t, y):
         features = y

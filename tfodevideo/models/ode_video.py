@@ -35,6 +35,10 @@ class ODEVideoModel(VideoModel):
         field_depth: hidden layers of the vector field.
         field_zero_start: start the field at zero (uniform motion; see
             `VectorField`).
+        field_trainable: if False (with `field_zero_start`), the field stays
+            zero: objects move uniformly between the walls, for motion whose
+            rules the model holds already (the `*_lattice` presets: a field
+            learned there bent long extrapolations).
         walls: for `latent="slots"`: the initial half-width of a box whose
             elastic walls the slots bounce off (`ReflectingWalls`, learned),
             or a dict of `ReflectingWalls` arguments (`{"extent": 0.6,
@@ -57,7 +61,7 @@ class ODEVideoModel(VideoModel):
     def __init__(
         self, head, image_size=(64, 64), channels=1, num_context=10, *,
         encoder_channels=(64, 128, 256), num_frequencies=0, field_units=128,
-        field_depth=2, field_zero_start=False, walls=None, decoder="conv", decoder_options=None,
+        field_depth=2, field_zero_start=False, field_trainable=True, walls=None, decoder="conv", decoder_options=None,
         method="dopri5", rtol=1e-3,
         atol=1e-6, max_num_steps=1000, latent_l2=1e-5, permutation_weight=0.0,
         appearance_ode=False, norm_momentum=NORM_MOMENTUM, **kwargs,
@@ -69,6 +73,13 @@ class ODEVideoModel(VideoModel):
         self.num_frequencies = num_frequencies
         self.field_units, self.field_depth = field_units, field_depth
         self.field_zero_start = bool(field_zero_start)
+        self.field_trainable = bool(field_trainable)
+        if not (self.field_trainable or self.field_zero_start):
+            raise ValueError(
+                "A field that does not train stays as it starts: `field_trainable=False` "
+                "needs `field_zero_start=True` (a zero field). Received: "
+                f"field_trainable={field_trainable!r}, field_zero_start={field_zero_start!r}"
+            )
         self.decoder_name = decoder
         self.decoder_options = dict(decoder_options or {})
         self.method, self.rtol, self.atol = method, rtol, atol
@@ -83,10 +94,11 @@ class ODEVideoModel(VideoModel):
                                    name="encoder")
         from_map = head.latent == "map"
         field_class = ConvField if from_map else MLPField
+        field = field_class(field_units, field_depth, second_order=True,
+                            zero_start=self.field_zero_start, name="field")
+        field.trainable = self.field_trainable
         self.ode = NeuralODE(
-            field_class(field_units, field_depth, second_order=True,
-                        zero_start=self.field_zero_start, name="field"),
-            method=method, rtol=rtol, atol=atol, max_num_steps=max_num_steps, name="ode",
+            field, method=method, rtol=rtol, atol=atol, max_num_steps=max_num_steps, name="ode",
         )
         self.walls = None
         if walls is not None:
@@ -280,6 +292,7 @@ class ODEVideoModel(VideoModel):
             "field_units": self.field_units,
             "field_depth": self.field_depth,
             "field_zero_start": self.field_zero_start,
+            "field_trainable": self.field_trainable,
             "walls": self._walls_config(),
             "decoder": self.decoder_name,
             "decoder_options": dict(self.decoder_options),

@@ -55,6 +55,8 @@ class VideoODE(ODEVideoModel):
         field_depth: hidden layers of the vector field.
         field_zero_start: start the field at zero, so that untrained motion
             is uniform (see `VectorField`).
+        field_trainable: False keeps a zero-start field at zero (uniform
+            motion between the walls; see `ODEVideoModel`).
         velocity_fit: for `"cutout"`: `"line"` (least squares) or
             `"lattice"` (for objects drawn at whole pixels; see `StackedHead`).
         shared_speed: for `"cutout"`: every slot moves at one speed learned
