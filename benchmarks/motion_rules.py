@@ -20,7 +20,12 @@ that the rules alone differ; `as_trained` is the model itself.
 `--rate-scales` also scores the model as trained with its glyphs' blur
 rate (`GlyphDecoder(uncertainty=True)`) scaled: what a different blur
 would buy near and far; `--variants` picks the rule combinations (none:
-only the model and its scaled blurs).
+only the model and its scaled blurs). `--hypotheses` scores a lattice
+model with each object drawn at that many of the motions its input pixels
+allow (`VideoODE(hypotheses=H)`), at its trained blur and at each
+`--rate-scales`: the weights are copied, the vector field is zero (its
+input size changes with the slots), so `hypotheses_1` is the model with
+a zero field, the control the other counts compare against.
 
 Clamping walls start where the lattice preset puts them (`--clamp-extent`;
 centred, or half a pixel lower for a model that cuts with
@@ -69,6 +74,29 @@ def with_blur_scaled(model, scale):
     copy = model.__class__.from_config(model.get_config())
     copy.build(None)
     copy.set_weights(model.get_weights())
+    rate = float(tf.nn.softplus(model.decoder.rate_logit))
+    copy.decoder.rate_logit.assign(float(np.log(np.expm1(rate * scale))))
+    return copy
+
+
+def with_hypotheses(model, count, scale=1.0):
+    """A copy of lattice model `model` drawing each object at `count`
+    motions (`VideoODE(hypotheses=count)`), its field zero, its blur rate
+    times `scale`."""
+    config = model.get_config()
+    objects = config["dynamics_dim"] // 2 // config.get("hypotheses", 1)
+    options = {k: v for k, v in config["decoder_options"].items() if k != "hypotheses"}
+    config.update(dynamics_dim=2 * objects * count, hypotheses=count, decoder_options=options)
+    copy = model.__class__.from_config(config)
+    copy.build(None)
+    for weight in copy.ode.weights:
+        weight.assign(tf.zeros_like(weight))
+    # The same layers in the same order, less the field (names are numbered
+    # per session, so paths may differ).
+    own, source = ([w for w in m.weights if id(w) not in {id(f) for f in m.ode.weights}]
+                   for m in (copy, model))
+    for target, value in zip(own, source, strict=True):
+        target.assign(value)
     rate = float(tf.nn.softplus(model.decoder.rate_logit))
     copy.decoder.rate_logit.assign(float(np.log(np.expm1(rate * scale))))
     return copy
@@ -136,6 +164,9 @@ def main(argv=None):
                         help="rule combinations to score (none: only the model as trained)")
     parser.add_argument("--rate-scales", nargs="*", type=float, default=[],
                         help="also score the model with its blur rate times each of these")
+    parser.add_argument("--hypotheses", nargs="*", type=int, default=[],
+                        help="also score the model drawing each object at this many "
+                             "motions (its field zero; 1: the control)")
     parser.add_argument("--json", required=True)
     args = parser.parse_args(argv)
     start = time.time()
@@ -162,6 +193,11 @@ def main(argv=None):
         scaled = with_blur_scaled(model, scale)
         predictors[f"as_trained_rate_x{scale:g}"] = (
             lambda inputs, _, m=scaled: m(inputs, training=False))
+    for count in args.hypotheses:
+        for scale in [1.0, *args.rate_scales]:
+            drawn = with_hypotheses(model, count, scale)
+            name = f"hypotheses_{count}" + ("" if scale == 1.0 else f"_rate_x{scale:g}")
+            predictors[name] = lambda inputs, _, m=drawn: m(inputs, training=False)
     scores = score_predictors(predictors, data)
     curves = {name: {k: v.tolist() for k, v in s.curves().items()} for name, s in scores.items()}
 

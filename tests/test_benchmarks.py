@@ -339,6 +339,37 @@ def test_motion_rules_scores_a_cutout_model_under_other_rules_and_blurs(tmp_path
     assert result["shared_speed_pixels_per_frame"]["clamp_lattice_shared_speed"] > 0
 
 
+def test_motion_rules_draws_a_lattice_model_at_several_motions(tmp_path):
+    """`--hypotheses`: the weights carried over, so one hypothesis of a
+    model whose field is zero is the model itself."""
+    from benchmarks import motion_rules
+    from tfodevideo.data.registry import held_out_batches
+    from tfodevideo.models import VideoODE
+
+    model = VideoODE(image_size=(28, 28), num_context=2, dynamics_dim=2, appearance_dim=36,
+                     latent="slots", slot_appearance="cutout", decoder="glyph",
+                     encoder_channels=(4, 8), field_units=8, field_depth=1,
+                     field_zero_start=True, velocity_fit="lattice", shared_speed=True,
+                     walls={"extent": 0.5, "rule": "clamp", "step_time": 0.1},
+                     decoder_options={"glyph_size": 6, "uncertainty": True,
+                                      "whole_pixels": True})
+    inputs, _, _ = next(held_out_batches("ball", 2, 6, 4, 4, "validation"))
+    model(inputs, training=True)  # A shared speed, so that two motions differ.
+    one, two = motion_rules.with_hypotheses(model, 1), motion_rules.with_hypotheses(model, 2)
+    np.testing.assert_allclose(one(inputs, training=False), model(inputs, training=False),
+                               atol=1e-6)
+    assert two.decoder.hypotheses == 2 and float(two.head.speed) == float(model.head.speed)
+    model.save(str(tmp_path / "m.keras"))
+    out = tmp_path / "rules" / "ball.json"
+    assert motion_rules.main([
+        "--model", str(tmp_path / "m.keras"), "--dataset", "ball", "--clips", "2",
+        "--horizon", "6", "--rate-scales", "2", "--variants", "--hypotheses", "1", "2",
+        "--json", str(out)]) == 0
+    assert set(json.loads(out.read_text())["psnr_mean"]) == {
+        "black_frames", "copy_last", "as_trained", "as_trained_rate_x2", "hypotheses_1",
+        "hypotheses_2", "hypotheses_1_rate_x2", "hypotheses_2_rate_x2"}
+
+
 def test_quality_races_another_preset_of_the_same_frames_and_keeps_presets_apart(tmp_path):
     """`--preset` puts the what/where cut-out model in a setting's place;
     a preset of other frames, or another preset's runs in the workdir, are
