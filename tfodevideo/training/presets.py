@@ -169,7 +169,9 @@ def _what_where(name, dataset, num_context, num_target, num_digits, description,
             # trained, 16.13 with the field zero, 21.65 with the field zero
             # and the blur at 0.05 of its rate (benchmarks/motion_rules.py
             # --hypotheses 1 --rate-scales; RESULTS.md). So: a field that
-            # stays zero and a blur that starts near none (still learned).
+            # stays zero and a blur near none. (A Gaussian this narrow puts
+            # no weight on a neighbouring pixel, so its rate gets no
+            # gradient: in effect the blur is fixed.)
             model_args.update(field_trainable=False, decoder_options={
                 "uncertainty": True, "whole_pixels": True, "initial_rate": 0.04})
         # The sizes are tied to the frames: the quick run keeps them.
