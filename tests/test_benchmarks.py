@@ -186,6 +186,14 @@ def test_quality_small_mode_sweeps_widths_and_repeats_seeds(tmp_path):
     assert set(scored["table"]["black_frames"]) == {
         "mse_frame", "mae_frame", "psnr", "ssim", "ssim_paper"}
     assert all(len(c["psnr"]) == 90 for c in scored["curves"].values())
+    beyond = scored["beyond_horizon"]
+    assert beyond["black_frames"]["psnr_mean"] == pytest.approx(
+        np.mean(scored["curves"]["black_frames"]["psnr"][10:]))
+    for family in ("tfodevideo", "simvp"):  # Each seed's own mean, not the mean curve's.
+        seeds = beyond[family]["psnr_mean"]["per_seed"]
+        assert len(seeds) == 2 and len(beyond[family]["lowest_margin_over_black"]
+                                       ["per_seed"]) == 2
+        assert np.mean(seeds) == pytest.approx(beyond[family]["psnr_mean"]["mean"])
     for picture in ("frames.png", "curves.png", "per_frame.csv", "sweep.json"):
         assert (workdir / "mmnist2_10to10" / picture).stat().st_size > 0
     assert len(result["targets"]) == 3 * 3 + 1  # Three peers x three metrics, and PSNR.
