@@ -484,7 +484,7 @@ def fit_lattice(track, times, speed=None, runs=None, hypotheses=None):
             direction = _direction_slices(weight, unit, hypotheses)  # (B, N, H, 2)
             allowed, line_velocity = allowed[..., None], line_velocity[..., None, :]
         velocity = tf.where(allowed, speed * direction, line_velocity)
-    if velocity.shape.rank == 4:
+    if hypotheses is not None:
         # Each hypothesis as an object of its own for the position below.
         runs = {key: _repeat_objects(value, hypotheses) if key in _PER_OBJECT else value
                 for key, value in runs.items()}
@@ -496,13 +496,11 @@ def fit_lattice(track, times, speed=None, runs=None, hypotheses=None):
 
 # The entries of `lattice_runs` that hold values per object (axis 1).
 _PER_OBJECT = ("shift", "age", "active", "on_wall", "found", "start", "since",
-             "line_position", "line_slope")
+               "line_position", "line_slope")
 
 
 def _repeat_objects(value, count):
     """`(B, N, ...)` -> `(B, N * count, ...)`, each object `count` times in a row."""
-    if value.shape.rank is None or value.shape.rank < 2:
-        return value
     return tf.repeat(value, count, axis=1)
 
 
