@@ -13,7 +13,8 @@ A table is announced by an HTML comment on the line before it:
   the same where the rows are a list (each found by its FIELD equal to the
   first cell, or by `row=A,B` whose values the first cell joins by ", "; a
   single record counts as a list of one) or where columns are named otherwise than the JSON's fields
-  (a dotted path into the entry, optionally times a scale).
+  (a dotted path into the entry, where a whole number indexes a list and
+  an empty path is the entry itself, optionally times a scale).
 - `<!-- unbacked: REASON -->`: the table has no JSON yet, and says why.
 """
 
@@ -64,10 +65,13 @@ def _check(printed, value, where):
 def _field(entry, path):
     """The value at a dotted `path` of `entry` times an optional `*SCALE`, or None."""
     path, _, scale = path.partition("*")
-    for key in path.split("."):
-        if not isinstance(entry, dict) or key not in entry:
+    for key in filter(None, path.split(".")):  # An empty path: the entry itself.
+        if isinstance(entry, list) and key.isdigit() and int(key) < len(entry):
+            entry = entry[int(key)]  # A whole number indexes a list (per-seed values).
+        elif isinstance(entry, dict) and key in entry:
+            entry = entry[key]
+        else:
             return None
-        entry = entry[key]
     if entry is None or not scale:
         return entry
     return entry * float(scale)
@@ -146,3 +150,9 @@ def test_the_checker_catches_a_wrong_figure(tmp_path, monkeypatch):
     assert check_table(["model", "GFLOP"], [["m", "2.50"]], spec, 1) == 1
     with pytest.raises(AssertionError, match="2.60"):
         check_table(["model", "GFLOP"], [["m", "2.60"]], spec, 1)
+    (tmp_path / "s.json").write_text(json.dumps(
+        {"psnr": {"mean": 21.5, "std": 0.6, "per_seed": [21.0, 22.0]}}))
+    spec, header = "s.json ; all=; seed 1=per_seed.1", ["quantity", "all", "seed 1"]
+    assert check_table(header, [["psnr", "21.50 +- 0.60", "22.00"]], spec, 1) == 2
+    with pytest.raises(AssertionError, match="21.00"):
+        check_table(header, [["psnr", "21.50 +- 0.60", "21.00"]], spec, 1)
