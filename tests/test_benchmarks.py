@@ -234,6 +234,40 @@ def test_quality_small_mode_resumes_and_refuses_mixed_runs(tmp_path):
         quality.main(argv)
 
 
+def test_design_race_scores_every_design_and_seed_on_validation(tmp_path, capsys):
+    from benchmarks import designs
+
+    workdir, out = tmp_path / "designs", tmp_path / "designs.json"
+    names = ["mmnist2_10to10_map", "mmnist2_10to10_rules"]
+    argv = ["--presets", *names, "--minutes", "0.03", "--seeds", "0", "1", "--clips", "4",
+            "--long-horizon", "12", "--long-clips", "2", "--batch-size", "4",
+            "--workdir", str(workdir), "--json", str(out), "--small"]
+    assert designs.main(argv) == 0
+    result = json.loads(out.read_text())
+    assert result["split"] == "validation" and result["validation_seed"] == 1789
+    assert (result["clips"], result["long_clips"]) == (4, 2)
+    assert set(result["table"]) == {*names, "black_frames", "copy_last"}
+    for name in names:
+        row = result["table"][name]
+        assert len(row["psnr"]["per_seed"]) == 2 and len(row["psnr_beyond"]["per_seed"]) == 2
+        assert row["psnr"]["mean"] == pytest.approx(np.mean(row["psnr"]["per_seed"]))
+        assert all(r["steps"] > 0 for r in result["training"][name].values())
+    assert result["winner"] == max(names, key=lambda n: result["table"][n]["psnr"]["mean"])
+    # Black frames past the horizon: their frames 11-12 alone, not the first ten.
+    black = result["table"]["black_frames"]
+    assert black["psnr_beyond"] != pytest.approx(black["psnr"], abs=1e-9)
+
+    # A rerun trains nothing again; designs of other frames are refused, named.
+    models = sorted(workdir.glob("*/*.keras"))
+    stamps = [path.stat().st_mtime_ns for path in models]
+    assert len(models) == 4 and designs.main(argv) == 0
+    assert [path.stat().st_mtime_ns for path in models] == stamps
+    with pytest.raises(SystemExit):
+        designs.main(["--presets", "mmnist2_10to10_cpu", "mmnist2_2to18_lattice",
+                      "--minutes", "1", "--json", str(out)])
+    assert "--presets" in capsys.readouterr().err.splitlines()[-1]
+
+
 def test_swap_benchmark_writes_scores_probes_and_picture(tmp_path):
     from benchmarks import swap
     from tfodevideo.models import VideoODE

@@ -213,14 +213,22 @@ def _ball_what_where(name, description, **model_args):
     )
 
 
-def _disentangled(name, dataset, num_context, num_target, description, cpu=False):
+def _disentangled(name, dataset, num_context, num_target, description, cpu=False,
+                  spatial=False):
     """A `VideoODE` preset: the report's final model on one data set, or with
-    a conv trunk sized for CPU budgets (`cpu=True`, name ending in `_cpu`)."""
+    a conv trunk sized for CPU budgets (`cpu=True`, name ending in `_cpu`),
+    or that trunk with a feature map as the dynamic state (`spatial=True`,
+    name ending in `_map`: Vid-ODE's idea, moved by a `ConvField`)."""
     model_args = {"num_context": num_context, "dynamics_dim": 48, "appearance_dim": 64,
                   "latent_l2": 1e-5}
-    if cpu:
-        name, description = f"{name}_cpu", f"{description}, 16/32/64-channel trunk for CPUs"
+    if cpu or spatial:
+        suffix, trunk = ("map", "a spatial latent") if spatial else ("cpu", "")
+        name = f"{name}_{suffix}"
+        description = f"{description}, 16/32/64-channel trunk for CPUs" + (
+            f", {trunk}" if trunk else "")
         model_args["encoder_channels"] = list(_CPU_TRUNK)
+    if spatial:
+        model_args["latent"] = "map"
     return Preset(
         name,
         f"disentangled model, {description}",
@@ -289,6 +297,8 @@ PRESETS = {
                       cpu=True),
         _disentangled("mmnist2_10to10", "mmnist2", 10, 10,
                       "two-digit Moving MNIST, 10 -> 10", cpu=True),
+        _disentangled("mmnist2_10to10", "mmnist2", 10, 10,
+                      "two-digit Moving MNIST, 10 -> 10", spatial=True),
         _what_where("mmnist1_2to18", "mmnist1", 2, 18, 1, "one-digit Moving MNIST, 2 -> 18"),
         _what_where("mmnist2_10to10", "mmnist2", 10, 10, 2,
                     "two-digit Moving MNIST, 10 -> 10"),
