@@ -222,12 +222,11 @@ def _disentangled(name, dataset, num_context, num_target, description, cpu=False
     model_args = {"num_context": num_context, "dynamics_dim": 48, "appearance_dim": 64,
                   "latent_l2": 1e-5}
     if cpu or spatial:
-        suffix, trunk = ("map", "a spatial latent") if spatial else ("cpu", "")
-        name = f"{name}_{suffix}"
-        description = f"{description}, 16/32/64-channel trunk for CPUs" + (
-            f", {trunk}" if trunk else "")
+        name = f"{name}_{'map' if spatial else 'cpu'}"
+        description += ", 16/32/64-channel trunk for CPUs"
         model_args["encoder_channels"] = list(_CPU_TRUNK)
     if spatial:
+        description += ", a spatial latent"
         model_args["latent"] = "map"
     return Preset(
         name,
